@@ -65,6 +65,59 @@ int	topic_parse_shared(const char *filter, size_t len, const char **group,
  */
 bool	topic_match(const char *filter, size_t flen, const char *topic,
 	    size_t tlen);
+/* Number of tree nodes other than the root (for tests and benchmarks). */
+size_t	topic_tree_nodes(const struct topic_tree *t);
+
+/*
+ * Hashed children of one tree level (topic.c), shared by both trees; not for
+ * other callers.  Every child struct begins with a struct topic_key and its
+ * level's bytes follow the child struct, off bytes after the key.  A single
+ * child is held inline, up to TOPIC_KIDS_SMALL children sit in a plain array
+ * scanned in order, past that v is an open-addressing table (linear probing,
+ * power-of-two cap).  The table borrows the children: freeing them is the
+ * tree's job.
+ */
+#define TOPIC_KIDS_SMALL	8
+
+struct topic_key {
+	uint32_t		 hash;	/* topic_hash_level() of the bytes */
+	uint32_t		 len;
+};
+
+struct topic_kids {
+	union {
+		struct topic_key **v;	/* cap > 1; NULL slots in a table */
+		struct topic_key *one;	/* cap == 1: the only child */
+	}			 u;	/* borrowed entries */
+	uint32_t		 n;
+	uint32_t		 cap;
+};
+
+/* Hash of one level's bytes (seeded once per process). */
+uint32_t topic_hash_level(const char *s, size_t len);
+/* Returns the child whose level is s/len (hash from topic_hash_level()),
+ * or NULL.  Borrowed. */
+struct topic_key *topic_kids_find(const struct topic_kids *k, size_t off,
+	    const char *s, size_t len, uint32_t hash);
+/* Adds key, which must not be present yet.  Borrows key. */
+void	topic_kids_add(struct topic_kids *k, struct topic_key *key);
+/* Removes key, which must be present. */
+void	topic_kids_del(struct topic_kids *k, struct topic_key *key);
+/* Frees the table (not the children) and empties it. */
+void	topic_kids_clear(struct topic_kids *k);
+/* Iterating: topic_kids_at(k, i) for i < topic_kids_nslots(k), skipping
+ * NULL entries. */
+static inline size_t
+topic_kids_nslots(const struct topic_kids *k)
+{
+	return (k->cap <= TOPIC_KIDS_SMALL ? k->n : k->cap);
+}
+
+static inline struct topic_key *
+topic_kids_at(const struct topic_kids *k, size_t i)
+{
+	return (k->cap == 1 ? k->u.one : k->u.v[i]);
+}
 
 /* Retained messages keyed by topic name (retain.c). */
 struct retain_tree;
@@ -89,5 +142,7 @@ void	retain_tree_match(struct retain_tree *t, const char *filter,
 /* Calls fn for every value (for snapshots). */
 void	retain_tree_walk(struct retain_tree *t, retain_match_fn fn, void *arg);
 size_t	retain_tree_count(const struct retain_tree *t);
+/* Number of tree nodes other than the root (for tests). */
+size_t	retain_tree_nodes(const struct retain_tree *t);
 
 #endif
