@@ -94,6 +94,43 @@ struct ipc_ev	*ipc_ev_new(struct event_base *base, void *sock, ipc_ev_cb cb,
 void		 ipc_ev_kick(struct ipc_ev *ev);
 void		 ipc_ev_free(struct ipc_ev *ev);
 
+/*
+ * libuv glue (ipc_uv.c), the same contract as the libevent glue above, for
+ * clusterd's libuv loop.  ipc_uv_free() closes the watcher's handles; its
+ * memory is released by the loop once they are closed.
+ */
+struct ipc_uv;
+struct uv_loop_s;
+typedef void	(*ipc_uv_cb)(void *sock, void *arg);
+/* Returns a new watcher; free with ipc_uv_free().  Borrows loop and sock. */
+struct ipc_uv	*ipc_uv_new(struct uv_loop_s *loop, void *sock, ipc_uv_cb cb,
+		    void *arg);
+void		 ipc_uv_kick(struct ipc_uv *iu);
+void		 ipc_uv_free(struct ipc_uv *iu);
+
+/*
+ * Sockets between nodes (ipc_curve.c): CURVE ROUTER/DEALER in a ZeroMQ
+ * context of the caller's (ctx), raw one-frame messages (wire_msg.h), and a
+ * ZAP handler admitting only the cluster's key.  Keys are 40-char Z85.
+ */
+struct ipc_zap;
+/* Returns a new ROUTER (CURVE server) bound to endpoint, or NULL (logged). */
+void	*ipc_curve_router_bind(void *ctx, const char *endpoint,
+	    const char *sec_z85);
+/* Returns a new DEALER (CURVE client, routing id rid) or NULL (logged). */
+void	*ipc_curve_dealer_connect(void *ctx, const char *endpoint,
+	    const char *pub_z85, const char *sec_z85, const void *rid,
+	    size_t ridlen);
+/* Sends frame b (to a peer: ROUTER only).  Never blocks; 0 or -1 (errno). */
+int	 ipc_raw_send(void *sock, const struct ipc_peer *to,
+	    const struct buf *b);
+/* Like ipc_recv() without the IPC header: m->payload is the whole frame. */
+int	 ipc_raw_recv(void *sock, struct ipc_msg *m);
+/* Starts the ZAP handler thread of ctx; NULL on error (logged). */
+struct ipc_zap *ipc_zap_start(void *ctx, const char *allowed_pub_z85);
+/* Terminates ctx (its sockets must be closed) and stops z (may be NULL). */
+void	 ipc_curve_ctx_term(void *ctx, struct ipc_zap *z);
+
 /* codec.c: one sender and one reader per message of ipc_msg.h. */
 int	ipc_send_hello(void *sock, const struct ipc_peer *to,
 	    const struct ipc_hello *h);

@@ -26,7 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION	1	/* bump on any change to this file */
+#include "ipc/msg_cluster.h"
+#include "ipc/msg_store.h"
+
+#define IPC_VERSION	3	/* bump on any change to this file */
 
 #define IPC_MESSAGES(X)							\
 	/* any daemon or ternctl -> any daemon */			\
@@ -35,7 +38,9 @@
 	X(IPC_STATUS_REQ,	"ternctl -> daemon: status please")	\
 	X(IPC_STATUS_REP,	"daemon -> ternctl: status (JSON)")	\
 	/* storaged (issue 3) */					\
-	/* clusterd (issue 4) */
+	IPC_MESSAGES_STORE(X)						\
+	/* clusterd (issue 4) */					\
+	IPC_MESSAGES_CLUSTER(X)
 
 enum ipc_type {
 	IPC_NONE = 0,
