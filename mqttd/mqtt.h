@@ -280,7 +280,8 @@ int	mqtt_frame(const uint8_t *buf, size_t len, size_t *pkt_len);
 /*
  * Decodes the whole packet buf[0..len) (as found by mqtt_frame) for a
  * connection at protocol level proto (0 before CONNECT: only CONNECT is
- * accepted then).  Returns MQTT_RC_SUCCESS, or MQTT_RC_MALFORMED_PACKET /
+ * accepted then, and a CONNECT at any other level is a PROTOCOL_ERROR).
+ * Returns MQTT_RC_SUCCESS, or MQTT_RC_MALFORMED_PACKET /
  * MQTT_RC_PROTOCOL_ERROR / MQTT_RC_TOPIC_NAME_INVALID / ... with *why set to
  * a static description for the log.  pkt borrows buf; release what it owns
  * with mqtt_packet_clear(), also after a failure.
@@ -288,6 +289,14 @@ int	mqtt_frame(const uint8_t *buf, size_t len, size_t *pkt_len);
  * surrogates), property ids allowed for the packet type and their
  * duplicates, wildcards in PUBLISH topics, packet id 0, SUBSCRIBE with no
  * filter, QoS 3, and, for CONNECT, the flags' consistency rules.
+ * Once the fixed header is read, pkt->type is set even on failure; a
+ * refused CONNECT keeps proto_level (when it got that far) so the broker
+ * answers in the client's version: MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION
+ * for an unknown name or level.  Left to the caller, which knows the
+ * session: subscription identifiers in a PUBLISH from a client, topic
+ * alias above the maximum, an empty 3.1.1 client id with clean session 0,
+ * client id length limits, packet size limits.  Properties of a 3.x
+ * packet are all absent; sub_ids[] past nsub_ids are not cleared.
  */
 enum mqtt_rc mqtt_decode(const uint8_t *buf, size_t len, uint8_t proto,
 		    struct mqtt_packet *pkt, const char **why);
@@ -312,7 +321,12 @@ int	mqtt_encode_publish(struct buf *out, uint8_t proto, uint8_t qos,
 /* Properties (mqtt_props.c). */
 /* Appends the encoded property block (its varint length first). */
 void	mqtt_props_encode(struct buf *out, const struct mqtt_props *props);
-/* Length of the encoded block without its varint length prefix. */
+/*
+ * Length of the encoded block without its varint length prefix; more than
+ * MQTT_MAX_REMAINING if a property cannot be encoded (a string or binary
+ * over 65535 bytes, a subscription identifier over MQTT_MAX_REMAINING).
+ * mqtt_props_encode() then writes an empty block.
+ */
 size_t	mqtt_props_len(const struct mqtt_props *props);
 /*
  * Iterates the user properties in props->user_props: returns 1 with *key
@@ -321,16 +335,51 @@ size_t	mqtt_props_len(const struct mqtt_props *props);
 int	mqtt_props_next_user(const struct mqtt_props *props, size_t *off,
 	    struct mqtt_bin *key, struct mqtt_bin *val);
 
+/*
+ * Decodes the property block (its varint length first) at *pp, which must
+ * end before end, into props (which the caller zeroed) for packet type
+ * (enum mqtt_type, or MQTT_PROPS_WILL for the will properties of CONNECT).
+ * Advances *pp past the block.  Returns MQTT_RC_SUCCESS, or the error with
+ * *why set, as mqtt_decode() does.  props borrows the input bytes.
+ */
+#define MQTT_PROPS_WILL		16
+enum mqtt_rc mqtt_props_decode(const uint8_t **pp, const uint8_t *end,
+		    unsigned type, struct mqtt_props *props, const char **why);
+/*
+ * Writes the block of props (varint len, then the properties) at p, which
+ * has room for mqtt_varint_len(len) + len bytes, len being
+ * mqtt_props_len(props).  Returns the first byte after it.
+ */
+uint8_t	*mqtt_props_write(uint8_t *p, const struct mqtt_props *props,
+	    size_t len);
+/*
+ * Appends one user property (0x26, key, value) to b, in the wire form that
+ * props->user_props holds (the caller points user_props at b's bytes and
+ * counts nuser_props).  Returns 0, or -1 if key or val exceeds 65535 bytes.
+ */
+int	mqtt_props_add_user(struct buf *b, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+
 /* Helpers (mqtt_codec.c). */
-/* Appends a variable byte integer; returns bytes written. */
+/*
+ * Reads a variable byte integer at p[0..len): returns the bytes it took
+ * (1-4) and sets *v, 0 if len ends inside it, -1 if malformed (a fifth
+ * byte, or not minimally encoded).
+ */
+int	mqtt_varint_get(const uint8_t *p, size_t len, uint32_t *v);
+/* Appends a variable byte integer; returns bytes written (0, writing
+ * nothing, if v > MQTT_MAX_REMAINING). */
 size_t	mqtt_varint_put(struct buf *out, uint32_t v);
 /* Bytes a variable byte integer takes. */
 size_t	mqtt_varint_len(uint32_t v);
 /* True if p[0..len) is well-formed UTF-8 as MQTT requires ([MQTT-1.5.4]). */
 bool	is_mqtt_utf8(const uint8_t *p, size_t len);
-/* True if topic is a valid topic name (non-empty, no + or #, no NUL). */
+/* True if topic is a valid topic name (non-empty, at most 65535 bytes of
+ * MQTT UTF-8, no + or #). */
 bool	is_mqtt_topic_name(const uint8_t *p, size_t len);
-/* True if filter is a valid topic filter (wildcard placement rules). */
+/* True if filter is a valid topic filter (non-empty UTF-8, wildcard
+ * placement rules, and for "$share/": a share name without wildcards
+ * followed by a non-empty filter). */
 bool	is_mqtt_topic_filter(const uint8_t *p, size_t len);
 /* The 3.1.1 CONNACK return code for a 5.0 reason code. */
 uint8_t	mqtt_rc_to_v3_connack(enum mqtt_rc rc);
