@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client connections: framing MQTT packets out of a bufferevent's input,
+ * dispatching them, output, flow control, timeouts and closing.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "mqttd/mqttd.h"
+
+static void	conn_destroy(struct conn *);
+
+uint64_t
+conn_mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+const char *
+conn_client_id(const struct conn *c)
+{
+	if (c->sess != NULL)
+		return (c->sess->client_id);
+	return ("?");
+}
+
+size_t
+conn_wbuf_len(const struct conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+bool
+is_conn_wbuf_full(const struct conn *c)
+{
+	return (conn_wbuf_len(c) >= (size_t)broker->conf->max_write_buffer);
+}
+
+static void
+conn_peer_name(struct conn *c, const struct sockaddr *sa)
+{
+	char	addr[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", addr,
+		    ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", addr,
+		    ntohs(sin6->sin6_port));
+	} else
+		snprintf(c->peer, sizeof(c->peer), "unknown");
+}
+
+/*
+ * The remaining length of the fixed header in hdr[0..n).  Returns 1 with
+ * *pkt_len (whole packet), 0 if more bytes are needed, -1 if malformed.
+ * Done here rather than by mqtt_frame() because the size must be known
+ * (and refused) before the whole packet has arrived.
+ */
+static int
+conn_frame(const uint8_t *hdr, size_t n, size_t *pkt_len)
+{
+	uint32_t	val = 0, mult = 1;
+	size_t		i;
+
+	for (i = 1; i <= 4; i++) {
+		if (i >= n)
+			return (0);
+		val += (hdr[i] & 0x7f) * mult;
+		if ((hdr[i] & 0x80) == 0) {
+			/* [MQTT-1.5.5-1]: the minimal number of bytes. */
+			if (i > 1 && hdr[i] == 0)
+				return (-1);
+			*pkt_len = 1 + i + val;
+			return (1);
+		}
+		mult *= 128;
+	}
+	return (-1);
+}
+
+/* The protocol level of a CONNECT that failed to decode, or 0. */
+static uint8_t
+conn_peek_level(const uint8_t *p, size_t len)
+{
+	size_t	off = 1, nlen;
+
+	while (off < len && off < 5 && (p[off] & 0x80))
+		off++;
+	off++;
+	if (off + 2 > len)
+		return (0);
+	nlen = be16_get(p + off);
+	off += 2 + nlen;
+	if (off >= len)
+		return (0);
+	return (p[off]);
+}
+
+static void
+conn_send_raw_connack(struct conn *c, uint8_t level, uint8_t rc)
+{
+	struct mqtt_packet	pkt;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.type = MQTT_CONNACK;
+	pkt.u.connack.rc = rc;
+	buf_reset(&broker->wbuf);
+	if (mqtt_encode(&broker->wbuf, level, &pkt) == 0) {
+		conn_write(c, broker->wbuf.data, broker->wbuf.len);
+	}
+}
+
+static void
+conn_connect_failed(struct conn *c, enum mqtt_rc rc, const char *why,
+    const uint8_t *p, size_t len)
+{
+	uint8_t	level = conn_peek_level(p, len);
+
+	log_warnx("client ? (%s): bad CONNECT: %s (%s)", c->peer, why,
+	    mqtt_rc_name(rc));
+	broker->stats.connects_refused++;
+	if (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) {
+		if (level == MQTT_PROTO_V5)
+			conn_send_raw_connack(c, MQTT_PROTO_V5, rc);
+		else
+			conn_send_raw_connack(c, MQTT_PROTO_V311,
+			    MQTT_V3_REFUSED_PROTOCOL_VERSION);
+	} else if (level == MQTT_PROTO_V5)
+		conn_send_raw_connack(c, MQTT_PROTO_V5, rc);
+	/* 3.1.1 [MQTT-3.1.4-1]: close without CONNACK. */
+	conn_close(c, false, true);
+}
+
+static void
+conn_packet(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct mqtt_packet	 pkt;
+	const char		*why = "?";
+	enum mqtt_rc		 rc;
+	unsigned		 type = p[0] >> 4;
+
+	if (c->state == CONN_NEW && type != MQTT_CONNECT) {
+		log_warnx("client ? (%s): %s before CONNECT, closing",
+		    c->peer, mqtt_type_name(type));
+		broker->stats.protocol_errors++;
+		conn_close(c, false, false);
+		return;
+	}
+	memset(&pkt, 0, sizeof(pkt));
+	rc = mqtt_decode(p, len, c->state == CONN_NEW ? 0 : c->proto, &pkt,
+	    &why);
+	if (rc != MQTT_RC_SUCCESS) {
+		if (rc == MQTT_RC_MALFORMED_PACKET)
+			broker->stats.malformed_packets++;
+		else
+			broker->stats.protocol_errors++;
+		if (c->state == CONN_NEW)
+			conn_connect_failed(c, rc, why, p, len);
+		else
+			conn_fail(c, rc, why);
+		mqtt_packet_clear(&pkt);
+		return;
+	}
+	switch (type) {
+	case MQTT_CONNECT:
+		if (c->state == CONN_NEW)
+			connect_handle(c, &pkt);
+		else {
+			broker->stats.protocol_errors++;
+			conn_fail(c, MQTT_RC_PROTOCOL_ERROR, "second CONNECT");
+		}
+		break;
+	case MQTT_PUBLISH:
+		publish_handle(c, &pkt);
+		break;
+	case MQTT_PUBACK:
+		deliver_handle_puback(c, &pkt);
+		break;
+	case MQTT_PUBREC:
+		deliver_handle_pubrec(c, &pkt);
+		break;
+	case MQTT_PUBREL:
+		publish_handle_pubrel(c, &pkt);
+		break;
+	case MQTT_PUBCOMP:
+		deliver_handle_pubcomp(c, &pkt);
+		break;
+	case MQTT_SUBSCRIBE:
+		subscribe_handle(c, &pkt);
+		break;
+	case MQTT_UNSUBSCRIBE:
+		subscribe_handle_unsubscribe(c, &pkt);
+		break;
+	case MQTT_PINGREQ: {
+		static const uint8_t pingresp[2] = { MQTT_PINGRESP << 4, 0 };
+
+		conn_write(c, pingresp, sizeof(pingresp));
+		break;
+	}
+	case MQTT_DISCONNECT:
+		connect_handle_disconnect(c, &pkt);
+		break;
+	case MQTT_AUTH:
+		broker->stats.protocol_errors++;
+		conn_fail(c, MQTT_RC_PROTOCOL_ERROR,
+		    "AUTH without enhanced authentication");
+		break;
+	default:
+		broker->stats.protocol_errors++;
+		conn_fail(c, MQTT_RC_PROTOCOL_ERROR,
+		    "packet type a server does not accept");
+		break;
+	}
+	mqtt_packet_clear(&pkt);
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		 hdr[5], *p;
+	size_t		 len, n, pkt_len = 0, limit;
+	int		 r;
+
+	if (c->state == CONN_CLOSING) {
+		/* Drain so that closing does not reset the connection. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	c->busy = true;
+	c->last_rx = conn_mono_now();
+	limit = broker->conf->max_message_size > 0 ?
+	    (size_t)broker->conf->max_message_size : MQTT_MAX_REMAINING + 5;
+	while (c->state != CONN_CLOSING && !c->dead) {
+		len = evbuffer_get_length(in);
+		if (len < 2)
+			break;
+		n = evbuffer_copyout(in, hdr, len < 5 ? len : 5);
+		if ((r = conn_frame(hdr, n, &pkt_len)) == 0)
+			break;
+		if (r == -1) {
+			broker->stats.malformed_packets++;
+			if (c->state == CONN_NEW) {
+				log_warnx("client ? (%s): bad remaining "
+				    "length, closing", c->peer);
+				conn_close(c, false, false);
+			} else
+				conn_fail(c, MQTT_RC_MALFORMED_PACKET,
+				    "bad remaining length");
+			break;
+		}
+		if (pkt_len > limit) {
+			broker->stats.packets_too_large++;
+			if (c->state == CONN_NEW) {
+				log_warnx("client ? (%s): CONNECT of %zu "
+				    "bytes over max_message_size, closing",
+				    c->peer, pkt_len);
+				conn_close(c, false, false);
+			} else
+				conn_fail(c, MQTT_RC_PACKET_TOO_LARGE,
+				    "packet over max_message_size");
+			break;
+		}
+		if (len < pkt_len)
+			break;
+		/* Contiguous already unless the packet spans chunks. */
+		p = evbuffer_pullup(in, pkt_len);
+		conn_packet(c, p, pkt_len);
+		evbuffer_drain(in, pkt_len);
+		broker->stats.bytes_in += pkt_len;
+	}
+	if (c->state == CONN_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	c->busy = false;
+	if (c->dead)
+		conn_destroy(c);
+}
+
+static void
+conn_closing_flushed(struct conn *c)
+{
+	if (c->state == CONN_CLOSING && !c->wshut) {
+		/* Everything is out: send FIN, wait for the peer's. */
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		c->wshut = true;
+	}
+}
+
+/* The bufferevent wrote some of what conn_flush() could not. */
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (conn_wbuf_len(c) == 0) {
+		/* Back to direct writes (conn_flush). */
+		bufferevent_disable(bev, EV_WRITE);
+		conn_closing_flushed(c);
+	}
+	if (c->state != CONN_CLOSING && c->wblocked && !is_conn_wbuf_full(c) &&
+	    c->sess != NULL) {
+		c->busy = true;
+		c->wblocked = false;
+		deliver_pump(c->sess);
+		c->busy = false;
+		if (c->dead)
+			conn_destroy(c);
+	}
+}
+
+void
+conn_write(struct conn *c, const void *p, size_t n)
+{
+	evbuffer_add(bufferevent_get_output(c->bev), p, n);
+	broker->stats.bytes_out += n;
+	if (!c->dirty) {
+		if (TAILQ_EMPTY(&broker->dirty) && broker->flush_ev != NULL)
+			event_active(broker->flush_ev, EV_WRITE, 0);
+		TAILQ_INSERT_TAIL(&broker->dirty, c, dirty_link);
+		c->dirty = true;
+	}
+}
+
+/*
+ * Writes c's output now.  A plain socket is written directly, which saves
+ * the two epoll_ctl calls per burst that enabling the bufferevent's write
+ * event costs; what the socket does not take is left to the bufferevent.
+ * TODO(#6): TLS and WebSocket bufferevents only enable EV_WRITE here.
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	TAILQ_REMOVE(&broker->dirty, c, dirty_link);
+	c->dirty = false;
+	if (evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else
+		conn_closing_flushed(c);
+}
+
+void
+conn_flush_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&broker->dirty)) != NULL)
+		conn_flush(c);
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
+		return;
+	if (c->state == CONN_CLOSING) {
+		conn_destroy(c);
+		return;
+	}
+	c->busy = true;
+	log_debug("client %s (%s): connection %s", conn_client_id(c),
+	    c->peer, (what & BEV_EVENT_EOF) ? "closed" : "lost");
+	if (c->state == CONN_ACTIVE)
+		broker->stats.disconnects_lost++;
+	conn_close(c, false, false);
+	c->busy = false;
+	if (c->dead)
+		conn_destroy(c);
+}
+
+struct conn *
+conn_new(struct listener *lst, int fd, const struct sockaddr *sa, int salen)
+{
+	struct conn	*c;
+	int		 one = 1;
+
+	(void)salen;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->lst = lst;
+	c->bev = bufferevent_socket_new(broker->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("conn: bufferevent_socket_new failed");
+		evutil_closesocket(fd);
+		free(c);
+		return (NULL);
+	}
+	conn_peer_name(c, sa);
+	c->state = CONN_NEW;
+	c->last_rx = conn_mono_now();
+	c->problem_info = true;
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    (size_t)broker->conf->max_write_buffer / 2, 0);
+	/* Writes go through conn_flush(); EV_WRITE only while it lags. */
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&broker->conns, c, link);
+	broker->nconns++;
+	broker->stats.connections_accepted++;
+	return (c);
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+	if (c->busy) {
+		c->dead = true;
+		return;
+	}
+	if (c->state == CONN_CLOSING)
+		TAILQ_REMOVE(&broker->closing, c, link);
+	if (c->dirty)
+		TAILQ_REMOVE(&broker->dirty, c, dirty_link);
+	bufferevent_free(c->bev);
+	if (c->ain != NULL) {
+		alias_in_clear(c->ain);
+		free(c->ain);
+	}
+	if (c->aout != NULL) {
+		alias_out_clear(c->aout);
+		free(c->aout);
+	}
+	free(c);
+	if (broker->shutting_down && TAILQ_EMPTY(&broker->conns) &&
+	    TAILQ_EMPTY(&broker->closing) && broker->base != NULL)
+		event_base_loopexit(broker->base, NULL);
+}
+
+void
+conn_close(struct conn *c, bool normal, bool flush)
+{
+	struct session	*s;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	if ((s = c->sess) != NULL) {
+		c->sess = NULL;
+		/* The session may be gone after this (expiry 0). */
+		session_detach(s, normal);
+	}
+	if (c->state == CONN_ACTIVE)
+		broker->nclients--;
+	TAILQ_REMOVE(&broker->conns, c, link);
+	broker->nconns--;
+	c->state = CONN_CLOSING;
+	TAILQ_INSERT_TAIL(&broker->closing, c, link);
+	if (!flush || conn_wbuf_len(c) == 0) {
+		conn_destroy(c);
+		return;
+	}
+	c->close_at = conn_mono_now() + MQTTD_CLOSE_LINGER * 1000;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	if (!c->dirty)
+		conn_write(c, NULL, 0);
+
+}
+
+int
+conn_send(struct conn *c, const struct mqtt_packet *pkt)
+{
+	buf_reset(&broker->wbuf);
+	if (mqtt_encode(&broker->wbuf, c->proto, pkt) == -1) {
+		log_warnx("client %s (%s): cannot encode %s",
+		    conn_client_id(c), c->peer, mqtt_type_name(pkt->type));
+		return (-1);
+	}
+	if (c->max_packet != 0 && broker->wbuf.len > c->max_packet) {
+		log_debug("client %s (%s): %s over the client's maximum "
+		    "packet size, not sent", conn_client_id(c), c->peer,
+		    mqtt_type_name(pkt->type));
+		return (-1);
+	}
+	conn_write(c, broker->wbuf.data, broker->wbuf.len);
+	return (0);
+}
+
+void
+conn_send_disconnect(struct conn *c, enum mqtt_rc rc, const char *why)
+{
+	struct mqtt_packet	pkt;
+
+	if (c->proto != MQTT_PROTO_V5 || c->state == CONN_CLOSING)
+		return;
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.type = MQTT_DISCONNECT;
+	pkt.u.disconnect.rc = rc;
+	/*
+	 * A Reason String is allowed on DISCONNECT whatever Request Problem
+	 * Information says ([MQTT-3.1.2-29]).  It also makes the packet
+	 * longer than 2 bytes, below which paho 1.6 ignores the reason code.
+	 */
+	if (why == NULL)
+		why = mqtt_rc_name(rc);
+	MQTT_PROP_SET(&pkt.u.disconnect.props, MQTT_PROP_REASON_STRING);
+	pkt.u.disconnect.props.reason_string.p = (const uint8_t *)why;
+	pkt.u.disconnect.props.reason_string.len = strlen(why);
+	if (conn_send(c, &pkt) == -1) {
+		/* Over the client's Maximum Packet Size: without it. */
+		pkt.u.disconnect.props.present = 0;
+		if (conn_send(c, &pkt) == -1)
+			return;
+	}
+	broker->stats.disconnects_sent++;
+}
+
+void
+conn_send_ack(struct conn *c, enum mqtt_type type, uint16_t pid, uint8_t rc)
+{
+	uint8_t	b[5];
+	size_t	n = 4;
+
+	/*
+	 * The four acks are fixed 4-byte packets (5 with a reason code in
+	 * 5.0): written directly, they are on the hot path.
+	 */
+	b[0] = (uint8_t)(type << 4) | (type == MQTT_PUBREL ? 0x02 : 0);
+	b[1] = 2;
+	be16_put(b + 2, pid);
+	if (rc != 0 && c->proto == MQTT_PROTO_V5) {
+		b[1] = 3;
+		b[4] = rc;
+		n = 5;
+	}
+	conn_write(c, b, n);
+}
+
+void
+conn_fail(struct conn *c, enum mqtt_rc rc, const char *why)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	log_warnx("client %s (%s): %s (%s), closing", conn_client_id(c),
+	    c->peer, why, mqtt_rc_name(rc));
+	if (c->state == CONN_ACTIVE)
+		conn_send_disconnect(c, rc, why);
+	else if (c->proto == MQTT_PROTO_V5)
+		conn_send_raw_connack(c, MQTT_PROTO_V5, rc);
+	conn_close(c, false, true);
+}
+
+void
+conn_sweep(uint64_t mono)
+{
+	struct conn	*c, *next;
+	uint64_t	 limit;
+
+	TAILQ_FOREACH_SAFE(c, &broker->conns, link, next) {
+		if (c->state == CONN_NEW) {
+			if (mono - c->last_rx > MQTTD_CONNECT_TIMEOUT * 1000) {
+				log_info("client ? (%s): no CONNECT within "
+				    "%d s, closing", c->peer,
+				    MQTTD_CONNECT_TIMEOUT);
+				broker->stats.connect_timeouts++;
+				conn_close(c, false, false);
+			}
+			continue;
+		}
+		if (c->keepalive == 0)
+			continue;
+		/* [MQTT-3.1.2-24]: one and a half times the keep alive. */
+		limit = (uint64_t)c->keepalive * 1500;
+		if (mono - c->last_rx > limit) {
+			log_info("client %s (%s): keep alive of %u s expired, "
+			    "closing", conn_client_id(c), c->peer,
+			    c->keepalive);
+			broker->stats.keepalive_timeouts++;
+			conn_send_disconnect(c, MQTT_RC_KEEP_ALIVE_TIMEOUT,
+			    "keep alive timeout");
+			conn_close(c, false, true);
+		}
+	}
+	TAILQ_FOREACH_SAFE(c, &broker->closing, link, next) {
+		if (mono >= c->close_at)
+			conn_destroy(c);
+	}
+}
+
+void
+conn_close_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&broker->conns)) != NULL) {
+		if (c->state == CONN_ACTIVE)
+			conn_send_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN,
+			    "server shutting down");
+		conn_close(c, true, true);
+	}
+}
+
+void
+conn_free_all(void)
+{
+	struct conn	*c;
+
+	conn_close_all();
+	while ((c = TAILQ_FIRST(&broker->closing)) != NULL) {
+		c->busy = false;
+		conn_destroy(c);
+	}
+}

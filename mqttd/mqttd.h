@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mqttd, the MQTT front end: the map of the directory.  Every function other
+ * files call is declared here under the marker of the file that holds it.
+ *
+ * Data model (DESIGN.md "Data paths"): a PUBLISH becomes one refcounted
+ * struct msg; the match step (publish.c) decides which sessions get it, and
+ * the delivery step (deliver.c) appends a reference to each session's
+ * ordered queue (queue.c) or writes it straight to the client.  Sessions
+ * (session.c) outlive connections (conn.c); a connection is a libevent
+ * bufferevent so that TLS (bufferevent_openssl) or a WebSocket filter can
+ * be slotted in by listener.c without touching the MQTT code.
+ * Everything runs on one libevent loop; nothing in the MQTT path waits for
+ * another process.
+ */
+#ifndef MQTTD_MQTTD_H
+#define MQTTD_MQTTD_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/conf.h"
+#include "mqttd/mqtt.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct topic_tree;
+struct retain_tree;
+struct session;
+struct conn;
+
+#define MQTTD_CONNECT_TIMEOUT	10	/* seconds to send CONNECT */
+#define MQTTD_CLOSE_LINGER	2	/* seconds to flush a last packet */
+#define MQTTD_EXPIRY_NEVER	UINT32_MAX
+
+/*
+ * Counters: every drop and refusal has one.  X(name, description); they are
+ * listed in the "metrics" JSON in this order.
+ */
+#define MQTTD_STATS(X)							\
+	X(connections_accepted,	"TCP connections accepted")		\
+	X(connects,		"CONNECTs accepted")			\
+	X(connects_refused,	"CONNECTs refused with a CONNACK code")	\
+	X(connect_timeouts,	"connections closed without CONNECT")	\
+	X(disconnects_clean,	"DISCONNECTs received")			\
+	X(disconnects_lost,	"connections lost or closed on error")	\
+	X(disconnects_sent,	"server DISCONNECTs sent (5.0)")	\
+	X(keepalive_timeouts,	"connections closed by keep alive")	\
+	X(takeovers,		"session takeovers")			\
+	X(malformed_packets,	"malformed packets received")		\
+	X(protocol_errors,	"protocol errors")			\
+	X(packets_too_large,	"inbound packets over max_message_size") \
+	X(bytes_in,		"bytes read from clients")		\
+	X(bytes_out,		"bytes queued to clients")		\
+	X(messages_in,		"PUBLISH received")			\
+	X(messages_in_qos0,	"PUBLISH received at QoS 0")		\
+	X(messages_in_qos1,	"PUBLISH received at QoS 1")		\
+	X(messages_in_qos2,	"PUBLISH received at QoS 2")		\
+	X(messages_in_dup_qos2,	"QoS 2 PUBLISH resent before PUBREL")	\
+	X(messages_out,		"PUBLISH sent")				\
+	X(messages_out_qos0,	"PUBLISH sent at QoS 0")		\
+	X(messages_out_qos1,	"PUBLISH sent at QoS 1")		\
+	X(messages_out_qos2,	"PUBLISH sent at QoS 2")		\
+	X(messages_retried,	"PUBLISH/PUBREL resent on reconnect")	\
+	X(messages_no_subscribers, "PUBLISH matching no subscriber")	\
+	X(dropped_qos0_slow,	"QoS 0 dropped: client write buffer full") \
+	X(dropped_qos0_offline,	"QoS 0 not queued for offline sessions") \
+	X(dropped_queue_full,	"QoS 1/2 dropped: session queue full")	\
+	X(dropped_expired,	"messages dropped: message expiry")	\
+	X(dropped_too_large,	"messages dropped: client max packet size") \
+	X(dropped_payload_format, "PUBLISH refused: payload not UTF-8")	\
+	X(inbound_quota_exceeded, "clients over our receive maximum")	\
+	X(retained_set,		"retained messages stored")		\
+	X(retained_deleted,	"retained messages deleted")		\
+	X(retained_sent,	"retained messages sent on subscribe")	\
+	X(wills_published,	"will messages published")		\
+	X(sessions_expired,	"sessions ended by expiry")		\
+	X(subscribes,		"SUBSCRIBE topic filters accepted")	\
+	X(subscribes_refused,	"SUBSCRIBE topic filters refused")	\
+	X(unsubscribes,		"UNSUBSCRIBE topic filters")
+
+struct stats {
+#define MQTTD_STAT_FIELD(name, desc)	uint64_t name;
+	MQTTD_STATS(MQTTD_STAT_FIELD)
+#undef MQTTD_STAT_FIELD
+};
+
+/* msg.c: the refcounted message, stored once, referenced by every queue. */
+
+#define MSG_F_PAYLOAD_FORMAT	0x01	/* payload_format is set */
+
+/*
+ * One message.  Every pointer points into the same allocation; topic is
+ * NUL-terminated.  The 5.0 properties kept are those forwarded to
+ * subscribers ([MQTT-3.3.2-*]): payload format, content type, response
+ * topic, correlation data and user properties (as on the wire, in order);
+ * the message expiry is kept as an absolute time.
+ */
+struct msg {
+	uint32_t	 refcnt;
+	uint8_t		 qos;
+	bool		 retain;
+	uint8_t		 flags;		/* MSG_F_* */
+	uint8_t		 payload_format;
+	uint64_t	 id;		/* node-unique */
+	int64_t		 expire_at;	/* unix seconds; 0 = never */
+	uint32_t	 expiry_interval; /* as published, 0 = none */
+	char		*topic;
+	size_t		 topic_len;
+	uint8_t		*payload;
+	size_t		 payload_len;
+	struct mqtt_bin	 content_type;
+	struct mqtt_bin	 response_topic;
+	struct mqtt_bin	 correlation_data;
+	struct mqtt_bin	 user_props;
+	int		 nuser_props;
+	char		*origin;	/* publisher's client id, for no local */
+	size_t		 origin_len;
+};
+
+/*
+ * Returns a new message (refcnt 1) holding copies of topic, payload, the
+ * forwardable properties of props (may be NULL) and origin (may be NULL).
+ * now is the current unix time for the message expiry.  Free with
+ * msg_unref().
+ */
+struct msg	*msg_new(const char *topic, size_t topic_len,
+		    const uint8_t *payload, size_t payload_len, uint8_t qos,
+		    bool retain, const struct mqtt_props *props,
+		    const char *origin, size_t origin_len, int64_t now);
+/* Returns m with one more reference. */
+struct msg	*msg_ref(struct msg *m);
+/* Drops one reference; frees m with the last.  msg_unref(NULL) is a no-op. */
+void		 msg_unref(struct msg *m);
+/* True when m's message expiry has passed at unix time now. */
+bool		 is_msg_expired(const struct msg *m, int64_t now);
+/*
+ * Fills props (cleared first) with m's forwardable properties and the
+ * remaining Message Expiry Interval at now.  props borrows m.
+ */
+void		 msg_fill_props(const struct msg *m, struct mqtt_props *props,
+		    int64_t now);
+/* The next node-unique message id. */
+uint64_t	 msg_next_id(void);
+
+/* queue.c: a session's ordered queue of deliveries and in-flight window. */
+
+enum queue_state {
+	QUEUE_PENDING,		/* not sent yet */
+	QUEUE_WAIT_PUBACK,	/* QoS 1 PUBLISH sent */
+	QUEUE_WAIT_PUBREC,	/* QoS 2 PUBLISH sent */
+	QUEUE_WAIT_PUBCOMP	/* QoS 2 PUBREL sent */
+};
+
+#define QUEUE_MAX_SUBIDS	4	/* subscription ids kept per entry */
+
+struct queue_entry {
+	TAILQ_ENTRY(queue_entry) link;
+	struct msg	*msg;		/* one reference owned */
+	uint32_t	 seq;		/* allocation order of pid */
+	uint32_t	 subids[QUEUE_MAX_SUBIDS];
+	uint16_t	 pid;
+	uint8_t		 qos;
+	uint8_t		 state;		/* enum queue_state */
+	uint8_t		 retain;	/* RETAIN flag to send */
+	uint8_t		 nsubids;
+};
+TAILQ_HEAD(queue_list, queue_entry);
+
+/*
+ * inflight holds the entries sent and not yet acknowledged, in the order
+ * their packet ids were allocated; pending the entries not sent yet.
+ */
+struct queue {
+	struct queue_list	 inflight;
+	struct queue_list	 pending;
+	uint32_t		 ninflight;
+	uint32_t		 npending;
+	uint32_t		 seq;		/* packet ids allocated */
+	uint16_t		 next_pid;
+};
+
+void	queue_init(struct queue *q);
+/* Frees every entry (dropping their message references). */
+void	queue_clear(struct queue *q);
+/*
+ * Returns a new pending entry for m (takes a new reference to m) with the
+ * given QoS, RETAIN flag and subscription ids (the first QUEUE_MAX_SUBIDS
+ * are kept).  It is not in q until queue_push().  Free with
+ * queue_entry_free().
+ */
+struct queue_entry *queue_entry_new(struct msg *m, uint8_t qos, bool retain,
+		    const uint32_t *subids, int nsubids);
+void	queue_entry_free(struct queue_entry *e);
+/* Appends e (from queue_entry_new) to the pending list.  Takes ownership. */
+void	queue_push(struct queue *q, struct queue_entry *e);
+/* Removes and returns the first pending entry, or NULL.  Caller owns it. */
+struct queue_entry *queue_pop(struct queue *q);
+/*
+ * Moves e (not in any list: new or popped) into the in-flight list with a
+ * fresh packet id that no in-flight entry uses, state WAIT_PUBACK or
+ * WAIT_PUBREC by its QoS.  Takes ownership.
+ */
+void	queue_start(struct queue *q, struct queue_entry *e);
+/* Returns the in-flight entry with packet id pid, or NULL.  Borrowed. */
+struct queue_entry *queue_find(struct queue *q, uint16_t pid);
+/* Removes in-flight entry e and frees it. */
+void	queue_done(struct queue *q, struct queue_entry *e);
+/* Returns a packet id not used by an in-flight entry (and advances). */
+uint16_t queue_alloc_pid(struct queue *q);
+/* True if pid belongs to an in-flight entry. */
+bool	is_queue_pid_used(const struct queue *q, uint16_t pid);
+
+/* alias.c: 5.0 topic alias tables of one connection. */
+
+/* Client -> server aliases: alias n maps to a topic name. */
+struct alias_in {
+	uint16_t	  max;
+	char		**topics;	/* [max], owned, allocated on first use */
+	uint16_t	 *lens;
+};
+
+/* Server -> client aliases: assigned on first use while there is room. */
+struct alias_out_slot {
+	char		*topic;		/* owned; NULL = free */
+	uint16_t	 len;
+	uint16_t	 alias;
+};
+
+struct alias_out {
+	uint16_t		 max;	/* client's Topic Alias Maximum */
+	uint16_t		 count;
+	uint32_t		 cap;	/* hash slots, power of two */
+	struct alias_out_slot	*slots;
+};
+
+void	alias_in_init(struct alias_in *a, uint16_t max);
+void	alias_in_clear(struct alias_in *a);
+/*
+ * Sets alias (1..max) to topic (copied).  Returns 0, or -1 if alias is out
+ * of range.
+ */
+int	alias_in_set(struct alias_in *a, uint16_t alias, const uint8_t *topic,
+	    size_t len);
+/* Returns the topic of alias (borrowed, valid until the next set), or NULL
+ * if alias is out of range or unset. */
+const char *alias_in_get(const struct alias_in *a, uint16_t alias,
+	    size_t *len);
+
+void	alias_out_init(struct alias_out *a, uint16_t max);
+void	alias_out_clear(struct alias_out *a);
+/*
+ * Looks topic up.  Returns its alias with *is_new false if it has one;
+ * assigns the next alias and returns it with *is_new true if there is room;
+ * returns 0 (send the topic without an alias) when the table is full or max
+ * is 0.
+ */
+uint16_t alias_out_get(struct alias_out *a, const char *topic, size_t len,
+	    bool *is_new);
+/* Forgets a just-assigned alias (the PUBLISH carrying it was not sent). */
+void	alias_out_forget(struct alias_out *a, const char *topic, size_t len);
+
+/* session.c: sessions by client id, their subscriptions and life cycle. */
+
+struct sub {
+	TAILQ_ENTRY(sub) link;
+	uint32_t	 subid;
+	uint8_t		 options;
+	uint16_t	 len;
+	char		 filter[];	/* full filter, "$share/G/f" kept */
+};
+TAILQ_HEAD(sub_list, sub);
+
+struct session {
+	struct session	*hnext;		/* hash chain */
+	char		*client_id;	/* owned */
+	size_t		 id_len;
+	struct conn	*conn;		/* borrowed; NULL when offline */
+	struct sub_list	 subs;
+	uint32_t	 nsubs;
+	struct queue	 q;
+	uint16_t	*qos2_in;	/* inbound QoS 2 ids awaiting PUBREL */
+	uint16_t	 nqos2_in;
+	uint16_t	 qos2_cap;
+	uint8_t		 proto;
+	bool		 clean;		/* clean session / clean start */
+	bool		 on_timers;
+	uint32_t	 expiry;	/* seconds, MQTTD_EXPIRY_NEVER */
+	int64_t		 expire_at;	/* unix time when offline; 0 = none */
+	struct msg	*will;		/* owned, NULL if none */
+	uint32_t	 will_delay;
+	int64_t		 will_at;	/* unix time of a delayed will; 0 */
+	TAILQ_ENTRY(session) timer_link;
+	uint64_t	 match_gen;	/* publish.c: dedupe of one match */
+	uint32_t	 match_idx;
+};
+TAILQ_HEAD(session_list, session);
+
+/* Returns the session of client_id, or NULL.  Borrowed. */
+struct session	*session_find(const char *client_id, size_t len);
+/* Returns a new empty session registered under client_id (copied). */
+struct session	*session_new(const char *client_id, size_t len);
+/*
+ * Ends s: removes its subscriptions, publishes its will if any, drops its
+ * queue and frees it.  s must be offline (no conn).
+ */
+void	session_end(struct session *s);
+/*
+ * The connection of s went away.  normal is true after a DISCONNECT
+ * without will; otherwise the will is published now or scheduled (will
+ * delay).  Ends s if its expiry is 0, else starts its expiry timer.
+ */
+void	session_detach(struct session *s, bool normal);
+/* Adds or replaces s's subscription.  Returns 1 added, 0 replaced, -1 on an
+ * invalid filter. */
+int	session_subscribe(struct session *s, const char *filter, size_t len,
+	    uint8_t options, uint32_t subid);
+/* Returns 1 if the subscription existed and was removed, 0 if not. */
+int	session_unsubscribe(struct session *s, const char *filter, size_t len);
+/* Inbound QoS 2 packet ids: has/add/remove. */
+bool	has_session_qos2(const struct session *s, uint16_t pid);
+void	session_qos2_add(struct session *s, uint16_t pid);
+bool	session_qos2_remove(struct session *s, uint16_t pid);
+/* Sets s's will (takes ownership of will, may be NULL; frees the old). */
+void	session_set_will(struct session *s, struct msg *will, uint32_t delay);
+/* Puts s on (or takes it off) the timer list by its will_at/expire_at. */
+void	session_update_timers(struct session *s);
+/* Fires due wills and expiries (called once a second). */
+void	session_sweep(int64_t now);
+/* Calls fn for every session. */
+void	session_walk(void (*fn)(struct session *, void *), void *arg);
+/* Frees every session without publishing wills (at exit). */
+void	session_free_all(void);
+
+/* conn.c: one client connection on a bufferevent. */
+
+enum conn_state {
+	CONN_NEW,		/* waiting for CONNECT */
+	CONN_ACTIVE,		/* CONNACK 0 sent */
+	CONN_CLOSING		/* flushing a last packet, then freed */
+};
+
+struct listener;
+
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	TAILQ_ENTRY(conn) dirty_link;	/* output waiting for conn_flush */
+	struct bufferevent *bev;
+	struct listener	*lst;		/* borrowed */
+	struct session	*sess;		/* borrowed */
+	struct alias_in	*ain;		/* NULL until used */
+	struct alias_out *aout;		/* NULL unless the client allows */
+	uint64_t	 last_rx;	/* monotonic ms of the last packet */
+	uint64_t	 close_at;	/* CONN_CLOSING: free by then (ms) */
+	uint32_t	 max_packet;	/* client's Maximum Packet Size; 0 */
+	uint16_t	 keepalive;	/* seconds, 0 = none */
+	uint16_t	 out_window;	/* in-flight limit towards the client */
+	uint16_t	 topic_alias_max; /* ours, inbound */
+	uint8_t		 state;		/* enum conn_state */
+	uint8_t		 proto;		/* 0 before CONNECT */
+	bool		 busy;		/* inside one of its callbacks */
+	bool		 dead;		/* free when the callback returns */
+	bool		 wblocked;	/* stopped sending: buffer full */
+	bool		 problem_info;	/* 5.0 Request Problem Information */
+	bool		 wshut;		/* CONN_CLOSING: write side shut */
+	bool		 dirty;		/* on broker->dirty */
+	char		 peer[56];	/* "addr:port" for log lines */
+};
+TAILQ_HEAD(conn_list, conn);
+
+/* Returns a new connection on accepted socket fd (owned) for lst. */
+struct conn	*conn_new(struct listener *lst, int fd,
+		    const struct sockaddr *sa, int salen);
+/*
+ * Closes c: detaches its session (normal: no will), stops reading and frees
+ * it, after the output is flushed if flush is set (at most
+ * MQTTD_CLOSE_LINGER seconds).  Safe from inside c's own callbacks.
+ */
+void	conn_close(struct conn *c, bool normal, bool flush);
+/*
+ * A protocol failure of c: logs why with client id and peer, sends a 5.0
+ * DISCONNECT (or a CONNACK before CONNECT was accepted) with rc when the
+ * protocol allows, and closes c (publishing the will).
+ */
+void	conn_fail(struct conn *c, enum mqtt_rc rc, const char *why);
+/*
+ * Appends n bytes to c's output.  They are written to the socket once the
+ * current round of callbacks is over (one write per connection per round),
+ * directly when the socket takes them, else by the bufferevent.
+ */
+void	conn_write(struct conn *c, const void *p, size_t n);
+/* Writes the output of every connection written to in this round. */
+void	conn_flush_all(void);
+/* Encodes pkt and queues it on c's output.  Returns 0 or -1 (logged). */
+int	conn_send(struct conn *c, const struct mqtt_packet *pkt);
+/* Sends a 5.0 DISCONNECT with rc and a Reason String (why, or the name of
+ * rc if NULL); 3.x: nothing. */
+void	conn_send_disconnect(struct conn *c, enum mqtt_rc rc, const char *why);
+/* Sends PUBACK/PUBREC/PUBREL/PUBCOMP. */
+void	conn_send_ack(struct conn *c, enum mqtt_type type, uint16_t pid,
+	    uint8_t rc);
+/* True when c's output holds more than max_write_buffer bytes. */
+bool	is_conn_wbuf_full(const struct conn *c);
+/* Bytes waiting in c's output. */
+size_t	conn_wbuf_len(const struct conn *c);
+/* Client id of c for log lines ("?" before CONNECT). */
+const char *conn_client_id(const struct conn *c);
+/* Keep alive, CONNECT and close timeouts (called a few times a second). */
+void	conn_sweep(uint64_t mono);
+/* Shutdown: DISCONNECT 0x8B to 5.0 clients, close everything. */
+void	conn_close_all(void);
+/* At exit: frees every connection still open or closing. */
+void	conn_free_all(void);
+/* Monotonic milliseconds (coarse clock). */
+uint64_t conn_mono_now(void);
+
+/* listener.c: listening sockets. */
+struct listener {
+	struct evconnlistener	*evl;
+	const struct conf_listener *cl;	/* borrowed */
+};
+/* Binds every listener.tcp.* of the configuration.  Returns 0 or -1. */
+int	listener_open_all(void);
+/* Stops accepting and frees the listeners. */
+void	listener_close_all(void);
+
+/* connect.c: CONNECT handling. */
+/* Handles the CONNECT in pkt on a CONN_NEW connection. */
+void	connect_handle(struct conn *c, struct mqtt_packet *pkt);
+/* Handles a client DISCONNECT. */
+void	connect_handle_disconnect(struct conn *c, struct mqtt_packet *pkt);
+
+/* publish.c: inbound PUBLISH, matching and inbound acknowledgements. */
+void	publish_handle(struct conn *c, struct mqtt_packet *pkt);
+void	publish_handle_pubrel(struct conn *c, struct mqtt_packet *pkt);
+/*
+ * Routes m (as published by origin, may be NULL) to every matching
+ * subscription and stores/deletes it as retained if m->retain.  Returns
+ * the number of sessions it was given to.  Borrows m.
+ */
+size_t	publish_msg(struct msg *m, struct session *origin);
+
+/* deliver.c: outbound PUBLISH and its acknowledgements. */
+/*
+ * Gives m to s at QoS min(m->qos, qos) with RETAIN flag retain and the
+ * subscription ids: written now when s is connected and its window and
+ * buffer allow, queued otherwise, or dropped (counted) by the queue limits.
+ * Borrows m (takes its own reference if it keeps it).
+ */
+void	deliver_msg(struct session *s, struct msg *m, uint8_t qos,
+	    bool retain, const uint32_t *subids, int nsubids);
+/* Sends pending entries of s while its window and write buffer allow. */
+void	deliver_pump(struct session *s);
+/* After CONNACK on a resumed session: resends in-flight entries (DUP, or
+ * PUBREL), then pumps. */
+void	deliver_resume(struct session *s);
+void	deliver_handle_puback(struct conn *c, struct mqtt_packet *pkt);
+void	deliver_handle_pubrec(struct conn *c, struct mqtt_packet *pkt);
+void	deliver_handle_pubcomp(struct conn *c, struct mqtt_packet *pkt);
+
+/* subscribe.c: SUBSCRIBE and UNSUBSCRIBE. */
+void	subscribe_handle(struct conn *c, struct mqtt_packet *pkt);
+void	subscribe_handle_unsubscribe(struct conn *c, struct mqtt_packet *pkt);
+
+/* auth.c: authentication and authorisation hooks (issue 6 fills them). */
+/*
+ * Decides whether a CONNECT may log in.  Returns MQTT_RC_SUCCESS, or
+ * MQTT_RC_BAD_USERNAME_OR_PASSWORD / MQTT_RC_NOT_AUTHORIZED.  Never
+ * blocks.
+ */
+enum mqtt_rc auth_check(const struct conn *c, const struct mqtt_connect *co);
+/* True if the client may publish to topic / subscribe to filter. */
+bool	is_auth_publish_allowed(const struct conn *c, const char *topic,
+	    size_t len);
+bool	is_auth_subscribe_allowed(const struct conn *c, const char *filter,
+	    size_t len);
+
+/* json.c: a small JSON writer for status replies. */
+void	json_str(struct buf *b, const char *s, size_t len);
+void	json_kv_str(struct buf *b, bool *first, const char *k, const char *v);
+void	json_kv_u64(struct buf *b, bool *first, const char *k, uint64_t v);
+void	json_kv_bool(struct buf *b, bool *first, const char *k, bool v);
+/* Terminates b with a NUL (not counted in b->len). */
+void	json_end(struct buf *b);
+
+/* stats.c: status, sessions and metrics as JSON. */
+/* Appends the JSON text of what ("status", "metrics", "sessions") to b.
+ * Returns 0, or -1 for an unknown what. */
+int	stats_json(struct buf *b, const char *what, const char *arg);
+
+/* dispatch.c: ipc with storaged, clusterd and ternctl. */
+/* Binds the status ROUTER and connects to the peers.  Returns 0 or -1. */
+int	dispatch_init(void);
+void	dispatch_free(void);
+/* True when peer ("storaged", "clusterd") was heard from recently. */
+bool	is_dispatch_peer_up(const char *peer);
+
+/* broker.c: the process-wide state. */
+struct delivery {
+	struct session	*s;		/* borrowed */
+	uint8_t		 qos;
+	bool		 rap;		/* retain as published */
+	uint8_t		 nsubids;
+	uint32_t	 subids[QUEUE_MAX_SUBIDS];
+};
+
+struct broker {
+	const struct conf	*conf;		/* borrowed */
+	struct event_base	*base;		/* borrowed */
+	struct topic_tree	*subs;
+	struct retain_tree	*retained;
+	struct session		**sess_tab;
+	size_t			 sess_cap;
+	size_t			 nsessions;
+	struct session_list	 timers;
+	struct conn_list	 conns;		/* NEW and ACTIVE */
+	struct conn_list	 closing;
+	struct conn_list	 dirty;		/* output to flush */
+	struct event		*flush_ev;
+	size_t			 nconns;
+	size_t			 nclients;	/* ACTIVE */
+	struct listener		*listeners;
+	int			 nlisteners;
+	struct buf		 wbuf;		/* scratch for encoding */
+	struct delivery		*dlv;		/* scratch for matching */
+	size_t			 ndlv;
+	size_t			 dlv_cap;
+	uint64_t		 match_gen;
+	uint64_t		 next_msg_id;
+	uint32_t		 max_inflight;	/* 1..65535 */
+	bool			 shutting_down;
+	struct event		*sweep_ev;
+	struct stats		 stats;
+};
+
+extern struct broker	*broker;
+
+/*
+ * Sets up the global broker for conf on base (base may be NULL for unit
+ * tests).  Borrows both until broker_free().
+ */
+void	broker_init(const struct conf *conf, struct event_base *base);
+void	broker_free(void);
+/* Current unix time in seconds (coarse clock). */
+int64_t	broker_now(void);
+/* Starts shutdown: stop listening, disconnect clients, leave the loop. */
+void	broker_shutdown(void);
+
+#endif
