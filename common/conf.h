@@ -84,6 +84,7 @@ struct conf {
 
 	enum conf_sync		 storage_sync;
 	int64_t			 storage_sync_interval_ms;
+	int64_t			 storage_min_free_bytes;
 
 	int64_t			 max_keepalive;
 	int64_t			 max_connections;

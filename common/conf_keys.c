@@ -85,6 +85,8 @@ const struct conf_key conf_keys[] = {
 	    0, 0, sync_values },
 	{ "storage.sync_interval", CONF_T_INT, OFF(storage_sync_interval_ms),
 	    "100", S, 0, 1, 60000, NULL },
+	{ "storage.min_free_bytes", CONF_T_INT, OFF(storage_min_free_bytes),
+	    "67108864", S, 0, 0, I64, NULL },
 
 	{ "max_keepalive", CONF_T_INT, OFF(max_keepalive), "65535", M, 1,
 	    0, 65535, NULL },

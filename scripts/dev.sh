@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 BUILD_DEPS="autoconf automake libtool pkg-config make gcc clang
   libevent-dev libssl-dev libzmq3-dev librocksdb-dev libraft-dev libuv1-dev
-  libcunit1-dev libsystemd-dev"
+  libcunit1-dev libsystemd-dev libjansson-dev"
 TEST_DEPS="mosquitto mosquitto-clients python3 python3-paho-mqtt
   python3-yaml python3-prometheus-client iproute2 dnsmasq-base procps psmisc
   openssl libmosquitto-dev"
