@@ -191,4 +191,106 @@ void	transport_peer_down(struct clusterd *cd, struct link_peer *peer,
 void	transport_stats(struct clusterd *cd, uint64_t *streams,
 	    uint64_t *opened, uint64_t *lost);
 
+/* http.c: GET /metrics and /health on listener.http.* (libuv). */
+#define HTTP_HEAD_MAX		8192	/* bytes of a request's head */
+#define HTTP_PATH_MAX		256
+#define HTTP_MAX_CONNS		64	/* at once; more are closed */
+#define HTTP_TIMEOUT_MS		5000	/* to read a request, to write */
+#define HTTP_LINGER_MS		1000	/* after the answer, for the FIN */
+
+enum http_parse {
+	HTTP_PARSE_MORE,	/* the head is not complete yet */
+	HTTP_PARSE_OK,
+	HTTP_PARSE_BAD,		/* 400 */
+	HTTP_PARSE_TOO_LARGE,	/* 431: head over HTTP_HEAD_MAX */
+	HTTP_PARSE_URI_TOO_LONG,	/* 414 */
+	HTTP_PARSE_VERSION	/* 505: not HTTP/1.0 or 1.1 */
+};
+
+struct http_req {
+	char		 method[16];
+	char		 path[HTTP_PATH_MAX];	/* without ?query */
+	int		 minor;			/* HTTP/1.minor */
+	size_t		 head_len;		/* through the blank line */
+};
+
+/*
+ * Parses the head of one request in p[0..len).  Fills req on
+ * HTTP_PARSE_OK.  Borrows p; never reads past len.
+ */
+enum http_parse http_parse_request(const char *p, size_t len,
+	    struct http_req *req);
+/*
+ * Appends a whole response (status line, Content-Type, Content-Length,
+ * Connection: close, extra header lines if not NULL, then body unless
+ * head_only) to out.  Borrows everything.
+ */
+void	http_response(struct buf *out, int status, const char *ctype,
+	    const char *extra, const void *body, size_t bodylen,
+	    bool head_only);
+/* Binds every listener.http.*; exits on a start-up error.  Starts the
+ * metrics poll (metrics_start) when there is one. */
+void	http_start(struct clusterd *cd);
+/* Closes the listeners and connections (their memory goes once the loop
+ * has closed the handles) and stops the metrics poll. */
+void	http_stop(struct clusterd *cd);
+/* Closes the metrics' IPC sockets (after the loop ended). */
+void	http_free(struct clusterd *cd);
+
+/* metrics.c: the daemons' counters for /metrics, cached, and /health. */
+#define METRICS_POLL_MS		1000	/* ask mqttd and storaged */
+#define METRICS_RETRY_MS	2000	/* ask again when no answer */
+#define METRICS_STALE_MS	CLUSTERD_PEER_TIMEOUT_MS
+
+struct json_t;
+/*
+ * How a daemon's metrics JSON maps to Prometheus names: every number
+ * under the object (nested keys joined with "_") becomes
+ * tern_<daemon>_<key> (no second prefix when key already starts with
+ * "<daemon>_"); counters get "_total" appended unless the key ends in it.
+ * A key ending in "_total" is a counter; otherwise its type is `counters`
+ * (true: counter) unless the key is in `flip` (NULL-terminated).
+ */
+struct metrics_map {
+	const char		*daemon;
+	bool			 counters;
+	const char *const	*flip;
+};
+
+/* What one /metrics page is made of; all borrowed, NULL = absent. */
+struct metrics_input {
+	struct json_t	*clusterd;	/* status_json(..."metrics") */
+	struct json_t	*cluster;	/* membership_show() */
+	struct json_t	*mqttd;		/* mqttd's answer, NULL: down */
+	struct json_t	*storaged;	/* storaged's answer, NULL: down */
+	const char	*nodename;
+	uint64_t	 node_id;
+};
+
+/* Opens DEALERs to mqttd's and storaged's ROUTERs and polls them with
+ * STATUS_REQ "metrics" every METRICS_POLL_MS.  Never blocks. */
+void	metrics_start(struct clusterd *cd);
+void	metrics_stop(struct clusterd *cd);
+void	metrics_free(struct clusterd *cd);
+/* Appends the /metrics page (text format 0.0.4) built from the latest
+ * answers to b. */
+void	metrics_prometheus(struct clusterd *cd, struct buf *b);
+/* True when the node serves (see http.c); else why says why. */
+bool	is_metrics_healthy(struct clusterd *cd, char *why, size_t whylen);
+/* The formatter behind metrics_prometheus(); appends to b. */
+void	metrics_format(struct buf *b, const struct metrics_input *in);
+/* Appends the lines of one daemon's metrics object o (borrowed). */
+void	metrics_format_object(struct buf *b, const struct metrics_map *map,
+	    struct json_t *o);
+/* Appends "# HELP" and "# TYPE" lines; help is escaped. */
+void	metrics_family(struct buf *b, const char *name, const char *type,
+	    const char *help);
+/* Appends one sample "name{label="value"} v"; label NULL: none.  The
+ * label value is escaped. */
+void	metrics_sample(struct buf *b, const char *name, const char *label,
+	    const char *lvalue, int64_t v);
+/* True when the membership object `cluster` (membership_show()) lists
+ * node_id with a Raft role in a cluster with an id. */
+bool	is_metrics_joined(struct json_t *cluster, uint64_t node_id);
+
 #endif

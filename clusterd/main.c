@@ -84,6 +84,7 @@ main_stop(struct clusterd *cd)
 	cd->store_w = NULL;
 	membership_stop(cd);
 	link_stop(cd);
+	http_stop(cd);
 }
 
 static void
@@ -146,6 +147,7 @@ main(int argc, char *argv[])
 	membership_open(&cd);
 	cd.router_w = ipc_uv_new(cd.loop, cd.router, dispatch_router, &cd);
 	cd.store_w = ipc_uv_new(cd.loop, cd.store, dispatch_store, &cd);
+	http_start(&cd);
 
 	uv_timer_init(cd.loop, &cd.tick);
 	cd.tick.data = &cd;
@@ -164,6 +166,7 @@ main(int argc, char *argv[])
 	uv_run(cd.loop, UV_RUN_DEFAULT);
 
 	link_free(&cd);
+	http_free(&cd);
 	membership_free(&cd);
 	ipc_close(cd.router);
 	ipc_close(cd.store);

@@ -1078,6 +1078,11 @@ mb_op_finish(struct membership *mb, int rc, const char *text)
 	else
 		log_warnx("membership: %s failed: %s", mb->op.kind ==
 		    MB_OP_JOIN ? "join" : "leave", text);
+	/* A failed join left Raft empty: run alone again rather than in
+	 * no cluster at all. */
+	if (rc != 0 && mb->op.kind == MB_OP_JOIN && mb->running &&
+	    mb_role(mb, mb->cd->node_id) == -1)
+		mb_raft_close(mb, MB_AFTER_ALONE);
 	memset(&mb->op, 0, sizeof(mb->op));
 }
 
@@ -1272,9 +1277,14 @@ mb_op_step(struct membership *mb, uint64_t now)
 	if (mb->op.kind == MB_OP_NONE)
 		return;
 	if (now >= mb->op.deadline) {
-		snprintf(why, sizeof(why), "no answer from the cluster of %s "
-		    "within %d s", mb->op.kind == MB_OP_JOIN ? mb->op.target :
-		    "this node", MB_OP_TIMEOUT_MS / 1000);
+		if (mb->op.kind == MB_OP_JOIN)
+			snprintf(why, sizeof(why), "no answer from %s within "
+			    "%d s (is it running, and does this node have "
+			    "the cluster's keys?)", mb->op.target,
+			    MB_OP_TIMEOUT_MS / 1000);
+		else
+			snprintf(why, sizeof(why), "no answer from the "
+			    "leader within %d s", MB_OP_TIMEOUT_MS / 1000);
 		mb_op_finish(mb, -1, why);
 		return;
 	}
@@ -1391,11 +1401,12 @@ membership_on_pong(struct clusterd *cd, struct link_peer *p, uint8_t flags,
 	struct membership	*mb = cd->mb;
 	uint64_t		 now = uv_now(cd->loop);
 
-	if (mb == NULL || !(flags & WIRE_PONG_LEADER))
+	/* Only the leader of our own cluster has a say. */
+	if (mb == NULL || !(flags & WIRE_PONG_LEADER) ||
+	    mb->cluster_id[0] == '\0' ||
+	    strcmp(cluster_id, mb->cluster_id) != 0)
 		return;
 	if ((flags & WIRE_PONG_MEMBER) || !mb->running || mb->closing ||
-	    mb->cluster_id[0] == '\0' ||
-	    strcmp(cluster_id, mb->cluster_id) != 0 ||
 	    mb_node_by_id(mb, cd->node_id) == NULL ||
 	    mb->op.kind != MB_OP_NONE) {
 		mb->outcast_since = 0;

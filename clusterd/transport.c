@@ -60,6 +60,7 @@ struct transport {
 	int				 open_handles;
 	bool				 closing;
 	bool				 free_me;	/* once closed */
+	bool				 in_close_cb;
 	struct buf			 out;
 	uint64_t			 opened, lost;
 };
@@ -74,8 +75,12 @@ transport_maybe_closed(struct transport *t)
 	if (t->close_cb != NULL) {
 		raft_uv_transport_close_cb cb = t->close_cb;
 
+		/* The callback may end in transport_free(): it then only
+		 * marks t, which is freed below. */
 		t->close_cb = NULL;
+		t->in_close_cb = true;
 		cb(&t->rt);
+		t->in_close_cb = false;
 	}
 	if (t->free_me) {
 		buf_free(&t->out);
@@ -355,7 +360,7 @@ transport_free(struct raft_uv_transport *rt)
 		return;
 	t = rt->impl;
 	/* raft_uv closed it, but our handles may still be closing. */
-	if (t->closing && t->open_handles == 0) {
+	if (t->closing && t->open_handles == 0 && !t->in_close_cb) {
 		buf_free(&t->out);
 		free(t);
 	} else
