@@ -26,6 +26,15 @@ broker_now(void)
 	return ((int64_t)ts.tv_sec);
 }
 
+int64_t
+broker_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static void
 broker_retained_free(void *value)
 {
@@ -42,7 +51,7 @@ static void
 broker_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	conn_sweep(conn_mono_now());
-	session_sweep(broker_now());
+	session_sweep(broker_now_ms());
 }
 
 void

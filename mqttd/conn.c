@@ -1,25 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Client connections: framing MQTT packets out of a bufferevent's input,
- * dispatching them, output, flow control, timeouts and closing.
+ * Client connections: reading and framing MQTT packets, dispatching them,
+ * batched output, flow control, timeouts and closing (see mqttd.h).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "mqttd/mqttd.h"
+
+/* One read(2) takes at most this much; packets are framed in place. */
+#define CONN_READ_MAX		(64 * 1024)
+/* A partial packet's buffer starts at most this big and doubles. */
+#define CONN_INBUF_START	4096
+/* Output buffers kept for reuse, and the largest kept. */
+#define CONN_OBUF_POOL		256
+#define CONN_OBUF_KEEP		(64 * 1024)
+
+static uint8_t		 conn_rbuf[CONN_READ_MAX];
+static struct buf	*conn_obuf_pool[CONN_OBUF_POOL];
+static int		 conn_nobuf;
 
 static void	conn_destroy(struct conn *);
 
@@ -43,7 +55,7 @@ conn_client_id(const struct conn *c)
 size_t
 conn_wbuf_len(const struct conn *c)
 {
-	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+	return (c->obuf != NULL ? c->obuf->len - c->ooff : 0);
 }
 
 bool
@@ -74,8 +86,8 @@ conn_peer_name(struct conn *c, const struct sockaddr *sa)
 }
 
 /*
- * The remaining length of the fixed header in hdr[0..n).  Returns 1 with
- * *pkt_len (whole packet), 0 if more bytes are needed, -1 if malformed.
+ * The size of the packet starting at hdr[0..n).  Returns 1 with *pkt_len
+ * (fixed header included), 0 if more bytes are needed, -1 if malformed.
  * Done here rather than by mqtt_frame() because the size must be known
  * (and refused) before the whole packet has arrived.
  */
@@ -128,9 +140,8 @@ conn_send_raw_connack(struct conn *c, uint8_t level, uint8_t rc)
 	pkt.type = MQTT_CONNACK;
 	pkt.u.connack.rc = rc;
 	buf_reset(&broker->wbuf);
-	if (mqtt_encode(&broker->wbuf, level, &pkt) == 0) {
+	if (mqtt_encode(&broker->wbuf, level, &pkt) == 0)
 		conn_write(c, broker->wbuf.data, broker->wbuf.len);
-	}
 }
 
 static void
@@ -237,32 +248,50 @@ conn_packet(struct conn *c, const uint8_t *p, size_t len)
 	mqtt_packet_clear(&pkt);
 }
 
+/* Keeps p[0..len), the start of a packet, in c->inbuf for the next read. */
 static void
-conn_readcb(struct bufferevent *bev, void *arg)
+conn_keep_partial(struct conn *c, const uint8_t *p, size_t len,
+    size_t pkt_len)
 {
-	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	uint8_t		 hdr[5], *p;
-	size_t		 len, n, pkt_len = 0, limit;
-	int		 r;
+	size_t	cap;
 
-	if (c->state == CONN_CLOSING) {
-		/* Drain so that closing does not reset the connection. */
-		evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->inbuf != NULL && p >= c->inbuf && p <= c->inbuf + c->inlen) {
+		/* Already there (conn_read_partial() grows it). */
+		if (p != c->inbuf)
+			memmove(c->inbuf, p, len);
+		c->inlen = (uint32_t)len;
 		return;
 	}
-	c->busy = true;
-	c->last_rx = conn_mono_now();
-	limit = broker->conf->max_message_size > 0 ?
-	    (size_t)broker->conf->max_message_size : MQTT_MAX_REMAINING + 5;
-	while (c->state != CONN_CLOSING && !c->dead) {
-		len = evbuffer_get_length(in);
-		if (len < 2)
-			break;
-		n = evbuffer_copyout(in, hdr, len < 5 ? len : 5);
-		if ((r = conn_frame(hdr, n, &pkt_len)) == 0)
-			break;
-		if (r == -1) {
+	/* Room for the whole packet, but grown as its bytes arrive, so
+	 * that a header announcing 256 MB costs nothing until sent. */
+	cap = pkt_len != 0 ? pkt_len : 5;
+	if (cap > CONN_INBUF_START && cap > len * 2)
+		cap = len * 2 > CONN_INBUF_START ? len * 2 : CONN_INBUF_START;
+	c->inbuf = xmalloc(cap);
+	memcpy(c->inbuf, p, len);
+	c->inlen = (uint32_t)len;
+	c->incap = (uint32_t)cap;
+}
+
+static size_t
+conn_limit(void)
+{
+	return (broker->conf->max_message_size > 0 ?
+	    (size_t)broker->conf->max_message_size : MQTT_MAX_REMAINING + 5);
+}
+
+/*
+ * Frames and handles the packets in p[0..len) (the shared read buffer, or
+ * c->inbuf).  What is left of an incomplete packet goes to c->inbuf.
+ */
+static void
+conn_input(struct conn *c, const uint8_t *p, size_t len)
+{
+	size_t	off = 0, pkt_len = 0, limit = conn_limit();
+	int	r;
+
+	while (off < len && c->state != CONN_CLOSING && !c->dead) {
+		if ((r = conn_frame(p + off, len - off, &pkt_len)) == -1) {
 			broker->stats.malformed_packets++;
 			if (c->state == CONN_NEW) {
 				log_warnx("client ? (%s): bad remaining "
@@ -273,7 +302,7 @@ conn_readcb(struct bufferevent *bev, void *arg)
 				    "bad remaining length");
 			break;
 		}
-		if (pkt_len > limit) {
+		if (r == 1 && pkt_len > limit) {
 			broker->stats.packets_too_large++;
 			if (c->state == CONN_NEW) {
 				log_warnx("client ? (%s): CONNECT of %zu "
@@ -285,57 +314,123 @@ conn_readcb(struct bufferevent *bev, void *arg)
 				    "packet over max_message_size");
 			break;
 		}
-		if (len < pkt_len)
-			break;
-		/* Contiguous already unless the packet spans chunks. */
-		p = evbuffer_pullup(in, pkt_len);
-		conn_packet(c, p, pkt_len);
-		evbuffer_drain(in, pkt_len);
+		if (r == 0 || len - off < pkt_len) {
+			conn_keep_partial(c, p + off, len - off,
+			    r == 1 ? pkt_len : 0);
+			return;
+		}
+		conn_packet(c, p + off, pkt_len);
+		off += pkt_len;
 		broker->stats.bytes_in += pkt_len;
 	}
-	if (c->state == CONN_CLOSING)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	/* Everything used (or the connection is going): no partial. */
+	free(c->inbuf);
+	c->inbuf = NULL;
+	c->inlen = c->incap = 0;
+}
+
+/* Reads into c->inbuf, which holds the start of a packet.  Returns the
+ * read(2) result. */
+static ssize_t
+conn_read_partial(struct conn *c)
+{
+	size_t	pkt_len = 0, want;
+	ssize_t	n;
+	int	r;
+
+	if (c->inlen == c->incap) {
+		/* Full but the packet is not: grow towards its size. */
+		if (conn_frame(c->inbuf, c->inlen, &pkt_len) != 1)
+			pkt_len = 5;
+		want = (size_t)c->incap * 2;
+		if (want > pkt_len)
+			want = pkt_len;
+		c->inbuf = xrealloc(c->inbuf, want);
+		c->incap = (uint32_t)want;
+	}
+	n = read(c->fd, c->inbuf + c->inlen, c->incap - c->inlen);
+	if (n <= 0)
+		return (n);
+	c->inlen += (uint32_t)n;
+	r = conn_frame(c->inbuf, c->inlen, &pkt_len);
+	/* Still incomplete (and not too large): read more first. */
+	if (r == 0 || (r == 1 && pkt_len > c->inlen &&
+	    pkt_len <= conn_limit()))
+		return (n);
+	conn_input(c, c->inbuf, c->inlen);
+	return (n);
+}
+
+static void
+conn_lost(struct conn *c, const char *how)
+{
+	if (c->state == CONN_CLOSING) {
+		conn_destroy(c);
+		return;
+	}
+	log_debug("client %s (%s): connection %s", conn_client_id(c),
+	    c->peer, how);
+	if (c->state == CONN_ACTIVE)
+		broker->stats.disconnects_lost++;
+	conn_close(c, false, false);
+}
+
+static void
+conn_readcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	c->busy = true;
+	if (c->state == CONN_CLOSING) {
+		/* Drain so that closing does not reset the connection. */
+		n = read(fd, conn_rbuf, sizeof(conn_rbuf));
+	} else {
+		c->last_rx = conn_mono_now();
+		if (c->inbuf != NULL)
+			n = conn_read_partial(c);
+		else if ((n = read(fd, conn_rbuf, sizeof(conn_rbuf))) > 0)
+			conn_input(c, conn_rbuf, (size_t)n);
+	}
+	if (n == 0)
+		conn_lost(c, "closed");
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		conn_lost(c, "lost");
 	c->busy = false;
 	if (c->dead)
 		conn_destroy(c);
 }
 
 static void
-conn_closing_flushed(struct conn *c)
+conn_obuf_release(struct conn *c)
 {
-	if (c->state == CONN_CLOSING && !c->wshut) {
-		/* Everything is out: send FIN, wait for the peer's. */
-		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-		c->wshut = true;
-	}
-}
+	struct buf	*b = c->obuf;
 
-/* The bufferevent wrote some of what conn_flush() could not. */
-static void
-conn_writecb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	if (conn_wbuf_len(c) == 0) {
-		/* Back to direct writes (conn_flush). */
-		bufferevent_disable(bev, EV_WRITE);
-		conn_closing_flushed(c);
-	}
-	if (c->state != CONN_CLOSING && c->wblocked && !is_conn_wbuf_full(c) &&
-	    c->sess != NULL) {
-		c->busy = true;
-		c->wblocked = false;
-		deliver_pump(c->sess);
-		c->busy = false;
-		if (c->dead)
-			conn_destroy(c);
+	c->obuf = NULL;
+	c->ooff = 0;
+	if (b == NULL)
+		return;
+	if (conn_nobuf < CONN_OBUF_POOL && b->cap <= CONN_OBUF_KEEP) {
+		buf_reset(b);
+		conn_obuf_pool[conn_nobuf++] = b;
+	} else {
+		buf_free(b);
+		free(b);
 	}
 }
 
 void
 conn_write(struct conn *c, const void *p, size_t n)
 {
-	evbuffer_add(bufferevent_get_output(c->bev), p, n);
+	if (c->obuf == NULL) {
+		if (conn_nobuf > 0)
+			c->obuf = conn_obuf_pool[--conn_nobuf];
+		else {
+			c->obuf = xmalloc(sizeof(*c->obuf));
+			buf_init(c->obuf);
+		}
+	}
+	buf_add(c->obuf, p, n);
 	broker->stats.bytes_out += n;
 	if (!c->dirty) {
 		if (TAILQ_EMPTY(&broker->dirty) && broker->flush_ev != NULL)
@@ -345,25 +440,94 @@ conn_write(struct conn *c, const void *p, size_t n)
 	}
 }
 
+static void	conn_writecb(evutil_socket_t, short, void *);
+
 /*
- * Writes c's output now.  A plain socket is written directly, which saves
- * the two epoll_ctl calls per burst that enabling the bufferevent's write
- * event costs; what the socket does not take is left to the bufferevent.
- * TODO(#6): TLS and WebSocket bufferevents only enable EV_WRITE here.
+ * Writes what c has to send.  Returns 0, or -1 if the connection is broken
+ * (the caller closes it).  What the socket does not take waits for the
+ * write event.
  */
+static int
+conn_write_out(struct conn *c)
+{
+	struct buf	*b = c->obuf;
+	ssize_t		 n;
+
+	if (b == NULL)
+		return (0);
+	while (c->ooff < b->len) {
+		n = write(c->fd, b->data + c->ooff, b->len - c->ooff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return (-1);
+			break;
+		}
+		c->ooff += (size_t)n;
+	}
+	if (c->ooff == b->len) {
+		conn_obuf_release(c);
+		if (c->wev != NULL)
+			event_del(c->wev);
+		if (c->state == CONN_CLOSING && !c->wshut) {
+			/* Everything is out: send FIN, wait for the peer's. */
+			shutdown(c->fd, SHUT_WR);
+			c->wshut = true;
+			/* Exiting: no need to wait for the peer. */
+			if (broker->shutting_down)
+				conn_destroy(c);
+		}
+		return (0);
+	}
+	/* Keep the pending bytes compact. */
+	if (c->ooff > CONN_OBUF_KEEP && c->ooff > b->len / 2) {
+		memmove(b->data, b->data + c->ooff, b->len - c->ooff);
+		b->len -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->wev == NULL)
+		c->wev = event_new(broker->base, c->fd, EV_WRITE | EV_PERSIST,
+		    conn_writecb, c);
+	if (!event_pending(c->wev, EV_WRITE, NULL))
+		event_add(c->wev, NULL);
+	return (0);
+}
+
+/* The socket takes more of what conn_flush() could not write. */
+static void
+conn_writecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->busy = true;
+	if (conn_write_out(c) == -1)
+		conn_lost(c, "lost on write");
+	else if (c->state != CONN_CLOSING && c->wblocked &&
+	    !is_conn_wbuf_full(c) && c->sess != NULL) {
+		c->wblocked = false;
+		deliver_pump(c->sess);
+	}
+	c->busy = false;
+	if (c->dead)
+		conn_destroy(c);
+}
+
+/* Writes c's output of this round: usually one write(2) that takes it
+ * all, with no event to arm. */
 static void
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
 	TAILQ_REMOVE(&broker->dirty, c, dirty_link);
 	c->dirty = false;
-	if (evbuffer_get_length(out) > 0)
-		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(c->bev, EV_WRITE);
-	else
-		conn_closing_flushed(c);
+	if (c->wev != NULL && event_pending(c->wev, EV_WRITE, NULL))
+		return;		/* the socket is full: the event writes */
+	c->busy = true;
+	if (conn_write_out(c) == -1)
+		conn_lost(c, "lost on write");
+	c->busy = false;
+	if (c->dead)
+		conn_destroy(c);
 }
 
 void
@@ -375,26 +539,23 @@ conn_flush_all(void)
 		conn_flush(c);
 }
 
-static void
-conn_eventcb(struct bufferevent *bev, short what, void *arg)
+void
+conn_pause_read(struct conn *c)
 {
-	struct conn	*c = arg;
-
-	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
-		return;
-	if (c->state == CONN_CLOSING) {
-		conn_destroy(c);
-		return;
+	if (!c->rpaused && c->state != CONN_CLOSING) {
+		event_del(&c->rev);
+		c->rpaused = true;
 	}
-	c->busy = true;
-	log_debug("client %s (%s): connection %s", conn_client_id(c),
-	    c->peer, (what & BEV_EVENT_EOF) ? "closed" : "lost");
-	if (c->state == CONN_ACTIVE)
-		broker->stats.disconnects_lost++;
-	conn_close(c, false, false);
-	c->busy = false;
-	if (c->dead)
-		conn_destroy(c);
+}
+
+void
+conn_resume_read(struct conn *c)
+{
+	if (c->rpaused && c->state != CONN_CLOSING) {
+		event_add(&c->rev, NULL);
+		c->rpaused = false;
+		c->last_rx = conn_mono_now();
+	}
 }
 
 struct conn *
@@ -405,26 +566,21 @@ conn_new(struct listener *lst, int fd, const struct sockaddr *sa, int salen)
 
 	(void)salen;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c = xcalloc(1, sizeof(*c));
-	c->lst = lst;
-	c->bev = bufferevent_socket_new(broker->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("conn: bufferevent_socket_new failed");
+	if (evutil_make_socket_nonblocking(fd) == -1) {
+		log_warn("conn: nonblocking");
 		evutil_closesocket(fd);
-		free(c);
 		return (NULL);
 	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->lst = lst;
 	conn_peer_name(c, sa);
 	c->state = CONN_NEW;
 	c->last_rx = conn_mono_now();
 	c->problem_info = true;
-	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE,
-	    (size_t)broker->conf->max_write_buffer / 2, 0);
-	/* Writes go through conn_flush(); EV_WRITE only while it lags. */
-	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_enable(c->bev, EV_READ);
+	event_assign(&c->rev, broker->base, fd, EV_READ | EV_PERSIST,
+	    conn_readcb, c);
+	event_add(&c->rev, NULL);
 	TAILQ_INSERT_TAIL(&broker->conns, c, link);
 	broker->nconns++;
 	broker->stats.connections_accepted++;
@@ -442,7 +598,12 @@ conn_destroy(struct conn *c)
 		TAILQ_REMOVE(&broker->closing, c, link);
 	if (c->dirty)
 		TAILQ_REMOVE(&broker->dirty, c, dirty_link);
-	bufferevent_free(c->bev);
+	event_del(&c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	evutil_closesocket(c->fd);
+	conn_obuf_release(c);
+	free(c->inbuf);
 	if (c->ain != NULL) {
 		alias_in_clear(c->ain);
 		free(c->ain);
@@ -479,12 +640,13 @@ conn_close(struct conn *c, bool normal, bool flush)
 		conn_destroy(c);
 		return;
 	}
-	c->close_at = conn_mono_now() + MQTTD_CLOSE_LINGER * 1000;
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
-	if (!c->dirty)
-		conn_write(c, NULL, 0);
-
+	/* Flush, then FIN, then wait (bounded) for the peer's FIN while
+	 * reading and dropping what it still sends. */
+	c->last_rx = conn_mono_now() + MQTTD_CLOSE_LINGER * 1000;
+	if (c->rpaused) {
+		event_add(&c->rev, NULL);
+		c->rpaused = false;
+	}
 }
 
 int
@@ -587,11 +749,11 @@ conn_sweep(uint64_t mono)
 			}
 			continue;
 		}
-		if (c->keepalive == 0)
+		if (c->keepalive == 0 || c->rpaused)
 			continue;
 		/* [MQTT-3.1.2-24]: one and a half times the keep alive. */
 		limit = (uint64_t)c->keepalive * 1500;
-		if (mono - c->last_rx > limit) {
+		if (mono > c->last_rx && mono - c->last_rx > limit) {
 			log_info("client %s (%s): keep alive of %u s expired, "
 			    "closing", conn_client_id(c), c->peer,
 			    c->keepalive);
@@ -602,7 +764,7 @@ conn_sweep(uint64_t mono)
 		}
 	}
 	TAILQ_FOREACH_SAFE(c, &broker->closing, link, next) {
-		if (mono >= c->close_at)
+		if (mono >= c->last_rx)
 			conn_destroy(c);
 	}
 }
@@ -629,5 +791,9 @@ conn_free_all(void)
 	while ((c = TAILQ_FIRST(&broker->closing)) != NULL) {
 		c->busy = false;
 		conn_destroy(c);
+	}
+	while (conn_nobuf > 0) {
+		buf_free(conn_obuf_pool[--conn_nobuf]);
+		free(conn_obuf_pool[conn_nobuf]);
 	}
 }

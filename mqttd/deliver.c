@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/bufferevent.h>
-
 #include "common/log.h"
 #include "mqttd/mqttd.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Listening sockets (listener.tcp.*).  TLS and WebSocket listeners (issue 6)
- * plug in here: conn_new() gets the listener and can wrap the socket in a
- * bufferevent_openssl or a filter instead of a plain socket bufferevent.
+ * plug in here: conn_new() gets the listener and can put the socket behind
+ * a bufferevent_openssl or a filter instead of reading it directly.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -7,9 +7,9 @@
  * struct msg; the match step (publish.c) decides which sessions get it, and
  * the delivery step (deliver.c) appends a reference to each session's
  * ordered queue (queue.c) or writes it straight to the client.  Sessions
- * (session.c) outlive connections (conn.c); a connection is a libevent
- * bufferevent so that TLS (bufferevent_openssl) or a WebSocket filter can
- * be slotted in by listener.c without touching the MQTT code.
+ * (session.c) outlive connections (conn.c), whose socket I/O is kept in
+ * two functions so that TLS (bufferevent_openssl) or a WebSocket filter
+ * can be slotted in by listener.c without touching the MQTT code.
  * Everything runs on one libevent loop; nothing in the MQTT path waits for
  * another process.
  */
@@ -18,6 +18,8 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+#include <event2/event_struct.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,8 +36,6 @@
 	    (var) = (tvar))
 #endif
 
-struct bufferevent;
-struct event;
 struct event_base;
 struct evconnlistener;
 struct topic_tree;
@@ -300,10 +300,10 @@ struct session {
 	bool		 clean;		/* clean session / clean start */
 	bool		 on_timers;
 	uint32_t	 expiry;	/* seconds, MQTTD_EXPIRY_NEVER */
-	int64_t		 expire_at;	/* unix time when offline; 0 = none */
+	int64_t		 expire_at;	/* unix ms when offline; 0 = none */
 	struct msg	*will;		/* owned, NULL if none */
 	uint32_t	 will_delay;
-	int64_t		 will_at;	/* unix time of a delayed will; 0 */
+	int64_t		 will_at;	/* unix ms of a delayed will; 0 */
 	TAILQ_ENTRY(session) timer_link;
 	uint64_t	 match_gen;	/* publish.c: dedupe of one match */
 	uint32_t	 match_idx;
@@ -339,14 +339,25 @@ bool	session_qos2_remove(struct session *s, uint16_t pid);
 void	session_set_will(struct session *s, struct msg *will, uint32_t delay);
 /* Puts s on (or takes it off) the timer list by its will_at/expire_at. */
 void	session_update_timers(struct session *s);
-/* Fires due wills and expiries (called once a second). */
-void	session_sweep(int64_t now);
+/* Fires due wills and expiries at now_ms (unix ms; called a few times a
+ * second). */
+void	session_sweep(int64_t now_ms);
 /* Calls fn for every session. */
 void	session_walk(void (*fn)(struct session *, void *), void *arg);
 /* Frees every session without publishing wills (at exit). */
 void	session_free_all(void);
 
-/* conn.c: one client connection on a bufferevent. */
+/*
+ * conn.c: one client connection.  A plain TCP connection is a socket with
+ * a read event; bytes are framed straight out of one shared read buffer,
+ * and a packet cut by a read boundary is kept in inbuf until complete.
+ * Output is gathered per connection during one round of callbacks and
+ * written with one write(2) by conn_flush(); only what the socket does not
+ * take stays in obuf, with a write event, until it drains.  An idle
+ * connection holds no buffer.  conn_readcb() and conn_flush() are the only
+ * places that touch the socket: TLS and WebSocket (issue 6) put a
+ * bufferevent (bufferevent_openssl, or a filter) behind those two.
+ */
 
 enum conn_state {
 	CONN_NEW,		/* waiting for CONNECT */
@@ -359,13 +370,19 @@ struct listener;
 struct conn {
 	TAILQ_ENTRY(conn) link;
 	TAILQ_ENTRY(conn) dirty_link;	/* output waiting for conn_flush */
-	struct bufferevent *bev;
+	struct event	 rev;		/* EV_READ | EV_PERSIST */
+	struct event	*wev;		/* created when output lags */
+	struct buf	*obuf;		/* output not yet written, or NULL */
+	size_t		 ooff;		/* bytes of obuf already written */
+	uint8_t		*inbuf;		/* a partial packet, or NULL */
+	uint32_t	 inlen;
+	uint32_t	 incap;
+	int		 fd;
 	struct listener	*lst;		/* borrowed */
 	struct session	*sess;		/* borrowed */
 	struct alias_in	*ain;		/* NULL until used */
 	struct alias_out *aout;		/* NULL unless the client allows */
-	uint64_t	 last_rx;	/* monotonic ms of the last packet */
-	uint64_t	 close_at;	/* CONN_CLOSING: free by then (ms) */
+	uint64_t	 last_rx;	/* monotonic ms; CLOSING: free by then */
 	uint32_t	 max_packet;	/* client's Maximum Packet Size; 0 */
 	uint16_t	 keepalive;	/* seconds, 0 = none */
 	uint16_t	 out_window;	/* in-flight limit towards the client */
@@ -378,6 +395,7 @@ struct conn {
 	bool		 problem_info;	/* 5.0 Request Problem Information */
 	bool		 wshut;		/* CONN_CLOSING: write side shut */
 	bool		 dirty;		/* on broker->dirty */
+	bool		 rpaused;	/* conn_pause_read() */
 	char		 peer[56];	/* "addr:port" for log lines */
 };
 TAILQ_HEAD(conn_list, conn);
@@ -399,8 +417,7 @@ void	conn_close(struct conn *c, bool normal, bool flush);
 void	conn_fail(struct conn *c, enum mqtt_rc rc, const char *why);
 /*
  * Appends n bytes to c's output.  They are written to the socket once the
- * current round of callbacks is over (one write per connection per round),
- * directly when the socket takes them, else by the bufferevent.
+ * current round of callbacks is over (one write per connection per round).
  */
 void	conn_write(struct conn *c, const void *p, size_t n);
 /* Writes the output of every connection written to in this round. */
@@ -425,6 +442,12 @@ void	conn_sweep(uint64_t mono);
 void	conn_close_all(void);
 /* At exit: frees every connection still open or closing. */
 void	conn_free_all(void);
+/*
+ * Stops reading c's socket (back-pressure on a publisher) and starts again.
+ * Keep alive is not enforced while paused.
+ */
+void	conn_pause_read(struct conn *c);
+void	conn_resume_read(struct conn *c);
 /* Monotonic milliseconds (coarse clock). */
 uint64_t conn_mono_now(void);
 
@@ -555,8 +578,9 @@ extern struct broker	*broker;
  */
 void	broker_init(const struct conf *conf, struct event_base *base);
 void	broker_free(void);
-/* Current unix time in seconds (coarse clock). */
+/* Current unix time in seconds, and in milliseconds (coarse clock). */
 int64_t	broker_now(void);
+int64_t	broker_now_ms(void);
 /* Starts shutdown: stop listening, disconnect clients, leave the loop. */
 void	broker_shutdown(void);
 

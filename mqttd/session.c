@@ -160,7 +160,7 @@ session_end(struct session *s)
 void
 session_detach(struct session *s, bool normal)
 {
-	int64_t	now = broker_now();
+	int64_t	now = broker_now_ms();
 
 	s->conn = NULL;
 	if (normal) {
@@ -175,10 +175,10 @@ session_detach(struct session *s, bool normal)
 		if (s->will_delay == 0)
 			session_publish_will(s);
 		else
-			s->will_at = now + s->will_delay;
+			s->will_at = now + (int64_t)s->will_delay * 1000;
 	}
 	s->expire_at = s->expiry == MQTTD_EXPIRY_NEVER ? 0 :
-	    now + (int64_t)s->expiry;
+	    now + (int64_t)s->expiry * 1000;
 	session_update_timers(s);
 }
 

@@ -206,12 +206,12 @@ test_session_will(void)
 
 	/* Delayed: only when the delay has passed. */
 	session_set_will(w, mk_will("3"), 5);
-	now = broker_now();
+	now = broker_now_ms();
 	session_detach(w, false);
 	CU_ASSERT_EQUAL(s->q.npending, 1);
-	session_sweep(now + 3);
+	session_sweep(now + 3000);
 	CU_ASSERT_EQUAL(s->q.npending, 1);
-	session_sweep(now + 6);
+	session_sweep(now + 6000);
 	CU_ASSERT_EQUAL(s->q.npending, 2);
 	CU_ASSERT_EQUAL(payload_at(s, 1)[0], '3');
 	CU_ASSERT_PTR_EQUAL(session_find("w", 1), w);
@@ -219,7 +219,7 @@ test_session_will(void)
 	/* The session ending first sends the will with it. */
 	session_set_will(w, mk_will("4"), 1000);
 	session_detach(w, false);
-	session_sweep(broker_now() + 101);
+	session_sweep(broker_now_ms() + 101000);
 	CU_ASSERT_PTR_NULL(session_find("w", 1));
 	CU_ASSERT_EQUAL(broker->stats.sessions_expired, 1);
 	CU_ASSERT_EQUAL(broker->stats.wills_published, 3);
@@ -231,7 +231,7 @@ static void
 test_session_expiry(void)
 {
 	struct session	*s;
-	int64_t		 now = broker_now();
+	int64_t		 now = broker_now_ms();
 
 	setup();
 	s = mk_session("zero", 0);
@@ -243,14 +243,14 @@ test_session_expiry(void)
 
 	s = mk_session("ten", 10);
 	session_detach(s, true);
-	session_sweep(now + 5);
+	session_sweep(now + 5000);
 	CU_ASSERT_PTR_EQUAL(session_find("ten", 3), s);
-	session_sweep(now + 12);
+	session_sweep(now + 12000);
 	CU_ASSERT_PTR_NULL(session_find("ten", 3));
 
 	s = mk_session("never", MQTTD_EXPIRY_NEVER);
 	session_detach(s, true);
-	session_sweep(now + 100000000);
+	session_sweep(now + 100000000000LL);
 	CU_ASSERT_PTR_EQUAL(session_find("never", 5), s);
 	CU_ASSERT_EQUAL(broker->nsessions, 1);
 	teardown();
