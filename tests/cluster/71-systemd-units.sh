@@ -17,6 +17,7 @@
 # still not installed on the host by this test (it would change the host).
 . "$(dirname "$0")/lib.sh"
 
+is_mosquitto && skip "the package and units are Tern's"
 UNITS="tern-storaged tern-clusterd tern-mqttd"
 SD=$TERN_SRCDIR/systemd
 
@@ -131,6 +132,12 @@ log "systemd state: ${state:-none} (units are not installed on this host)"
 
 # --- 3. readiness and watchdog, as systemd would see them ------------------
 
+# What a daemon lacks is collected and reported at the end, so that one
+# run lists every gap; the test still fails.
+PROBLEMS=""
+problem() { log "PROBLEM: $*"; PROBLEMS="$PROBLEMS
+  $*"; }
+
 port=$(free_port)
 NODE_PORT=$port		# for mqtt_sub_bg
 cport=$(free_port)
@@ -193,11 +200,16 @@ start_unit() {
 }
 
 # stop_unit DAEMON: systemctl stop (SIGTERM to the main pid, then wait).
+# A non-zero exit would leave the unit "failed".
 stop_unit() {
-	local pg
+	local pg rc
 	eval "pg=\$PID_$1"
 	kill -TERM "$pg" 2>/dev/null
 	try_for 30 sh -c "! kill -0 $pg" || fail "$1: not stopped in 30 s"
+	wait "$pg"
+	rc=$?
+	[ "$rc" = 0 ] || problem "$1: exit $rc on SIGTERM (systemctl stop" \
+	    "would leave the unit failed; see $1.log)"
 	kill_group "$pg"
 	forget_pid "$pg"
 	grep -q ' STOPPING=1$' "$TEST_DIR/notify-$1.txt" ||
@@ -224,12 +236,6 @@ watchdog_ok() {
 		exit !(n >= 3 && gap <= wd / 1e6 * 0.8) }' \
 	    "$TEST_DIR/notify-$1.txt"
 }
-# What a daemon lacks is collected and reported at the end, so that one
-# run lists every gap; the test still fails.
-PROBLEMS=""
-problem() { log "PROBLEM: $*"; PROBLEMS="$PROBLEMS
-  $*"; }
-
 for d in storaged clusterd mqttd; do
 	if try_for 10 watchdog_ok "$d"; then
 		log "$d: WATCHDOG=1 pings every <= $((WD_USEC / 1250)) ms"

@@ -513,6 +513,18 @@ class Client:
         self.inbox = [p for p in self.inbox if p.type != PUBLISH]
         return out
 
+    def collect(self, n, extra=0.3, timeout=None):
+        """PUBLISH packets: wait (up to timeout) until n arrived, then
+        keep reading for extra seconds to catch any beyond n.  Does not
+        fail: the caller checks what came."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        out = []
+        while len(out) < n and time.monotonic() < deadline:
+            out += self.publishes(min(0.05, deadline - time.monotonic()))
+            if self.closed:
+                break
+        return out + self.publishes(extra)
+
     def wait_publishes(self, n, timeout=None):
         """Exactly wait for n PUBLISH packets (in order)."""
         out = []

@@ -94,7 +94,7 @@ def qos2_exactly_once_with_dup():
         eq((r1.pid, r2.pid), (7, 7), 'PUBREC packet ids')
         p.send(m.ack(m.PUBREL, 7, version=v))
         eq(p.wait(m.PUBCOMP).pid, 7, 'PUBCOMP packet id')
-        got = s.publishes(0.5)
+        got = s.collect(1, 0.5)
         eq([g.payload for g in got], [b'once'], 'deliveries of one QoS 2')
         # Reuse of packet id 7 for a new message.
         p.send(m.publish(topic, b'again', 2, pid=7, version=v))
@@ -202,12 +202,12 @@ def inflight_window():
     total = INFLIGHT + 5
     for i in range(total):
         p.publish(topic, str(i), qos=1)
-    got = s.publishes(0.8)
+    got = s.collect(INFLIGHT, 0.5)
     eq(len(got), INFLIGHT, 'unacknowledged messages in flight')
     seen = [g.payload for g in got]
     for g in got[:5]:
         s.send(m.ack(m.PUBACK, g.pid))
-    more = s.publishes(0.8)
+    more = s.collect(5, 0.5)
     eq(len(more), 5, 'released by 5 PUBACKs')
     seen += [g.payload for g in more]
     eq(seen, [str(i).encode() for i in range(total)], 'order')
@@ -233,7 +233,7 @@ def qos2_burst_beyond_window_v311():
         p.send(m.ack(m.PUBREL, r.pid))
     for _ in range(n):
         p.wait(m.PUBCOMP)
-    got = [g.payload for g in s.publishes(1.0)]
+    got = [g.payload for g in s.collect(n, 0.3)]
     spec(got == [str(i).encode() for i in range(1, n + 1)],
          '%d of %d QoS 2 delivered beyond the in-flight window'
          % (len(got), n),

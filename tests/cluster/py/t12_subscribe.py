@@ -76,11 +76,11 @@ def dollar_topics_not_matched_by_wildcards():
     p.connect(uid('p'))
     p.publish(dollar, b'dollar', qos=1)
     p.publish('plain/' + tag, b'plain', qos=1)
-    got = [g.topic for g in d.publishes(0.5)]
+    got = [g.topic for g in d.collect(1, 0.5)]
     eq(got, [dollar], 'one delivery to $tern-test/# and $tern-test/+')
     # The wildcard subscriber may see other tests' traffic: look only for
     # this test's topics.
-    got = [g.topic for g in s.publishes(0.5) if tag in g.topic]
+    got = [g.topic for g in s.collect(1, 0.5) if tag in g.topic]
     eq(got, ['plain/' + tag], 'wildcards: only the non-$ topic')
     for c in (s, d, p):
         c.disconnect()
@@ -100,7 +100,7 @@ def overlapping_delivered_once_at_max_qos():
         p.connect(uid('p'))
         for i in range(5):
             p.publish(root + '/b/c', str(i), qos=2)
-        got = s.publishes(0.8)
+        got = s.collect(5, 0.5)
         want = [str(i).encode() for i in range(5)]
         if v == 5 and [g.payload for g in got] != want:
             # 5.0 allows a copy per subscription; Tern sends one.
@@ -127,7 +127,7 @@ def resubscribe_replaces():
     p = C(4)
     p.connect(uid('p'))
     p.publish(root, b'x', qos=2)
-    got = s.publishes(0.5)
+    got = s.collect(1, 0.5)
     eq([(g.payload, g.qos) for g in got], [(b'x', 2)], 'one copy at QoS 2')
     s.disconnect()
     p.disconnect()
@@ -146,7 +146,7 @@ def unsubscribe():
         p = C(v)
         p.connect(uid('p'))
         p.publish(root + '/a', b'1', qos=1)
-        eq([g.payload for g in s.publishes(0.5)], [b'1'],
+        eq([g.payload for g in s.collect(1, 0.5)], [b'1'],
            'still matched by ' + root + '/#')
         s.unsubscribe(root + '/#')
         p.publish(root + '/a', b'2', qos=1)

@@ -102,7 +102,7 @@ def will_on_takeover_v311():
     c2 = C(4)
     c2.connect(cid)
     old.wait_closed()
-    got = [g.payload for g in w.publishes(0.8)]
+    got = [g.payload for g in w.collect(1, 0.5)]
     spec(got == [b'taken'], 'will of a taken-over 3.1.1 connection: %r'
          % got)
     c2.disconnect()

@@ -107,7 +107,7 @@ def offline_limit_drops_excess():
     for v in (4, 5):
         n = 3 * LIMIT
         s, p, _ = _offline_queue(v, 1, n, LIMITED_PORT)
-        got = [int(g.payload) for g in s.publishes(1.0)]
+        got = [int(g.payload) for g in s.collect(LIMIT, 1.0)]
         check(got == sorted(got) and len(set(got)) == len(got),
               'v%d order %r' % (v, got))
         # Mosquitto's max_queued_messages counts above its in-flight

@@ -163,17 +163,17 @@ def subscription_identifiers():
     p = C()
     p.connect(uid('p'))
     p.publish(t + '/a', b'1', qos=1)
-    got = s.publishes(0.5)
+    got = s.collect(1, 0.5)
     ids = sorted(i for g in got for i in g.props.get('subscription_id', []))
     eq(ids, [7, 268435455], 'subscription ids of t/a')
     p.publish(t + '/a/b', b'2', qos=1)
-    got = s.publishes(0.5)
+    got = s.collect(1, 0.5)
     ids = sorted(i for g in got for i in g.props.get('subscription_id', []))
     eq(ids, [7], 'ids of t/a/b (the third has none)')
     # Re-subscribing without an id removes it.
     s.subscribe((t + '/#', 1))
     p.publish(t + '/a/b', b'3', qos=1)
-    got = s.publishes(0.5)
+    got = s.collect(1, 0.5)
     check(got and not any(g.props.get('subscription_id') for g in got),
           'id kept after re-subscribe: %r' % got)
     # Retained messages carry the id too.
@@ -202,10 +202,10 @@ def receive_maximum_from_client():
     s, p, t = pair(props={'receive_maximum': 3}, auto_ack=False)
     for i in range(8):
         p.publish(t, str(i), qos=1)
-    got = s.publishes(0.6)
+    got = s.collect(3, 0.5)
     eq(len(got), 3, 'in flight with receive maximum 3')
     s.send(m.ack(m.PUBACK, got[0].pid, version=5))
-    more = s.publishes(0.6)
+    more = s.collect(1, 0.5)
     spec(len(more) == 1, '%d released by one PUBACK, receive maximum 3'
          % len(more), 'mosquitto 2.0.11 refills more than one')
     seen = got + more
@@ -256,7 +256,7 @@ def maximum_packet_size_from_client():
     p.publish(t, b'a' * 100, qos=1)
     p.publish(t, b'b' * 400, qos=1)     # too big for s: dropped
     p.publish(t, b'c' * 100, qos=1)
-    got = s.publishes(0.6)
+    got = s.collect(2, 0.5)
     eq([g.payload[:1] for g in got], [b'a', b'c'], 'delivered')
     check(s.is_open(0.1), 'subscriber closed')
     s.disconnect()
@@ -274,9 +274,9 @@ def no_local():
     o.subscribe((t, 1))
     c.publish(t, b'mine', qos=1)
     check(not c.publishes(0.4), 'own message with no local')
-    eq([g.payload for g in o.publishes(0.4)], [b'mine'], 'other gets it')
+    eq([g.payload for g in o.collect(1)], [b'mine'], 'other gets it')
     o.publish(t, b'theirs', qos=1)
-    eq([g.payload for g in c.publishes(0.4)], [b'theirs'], 'from others')
+    eq([g.payload for g in c.collect(1)], [b'theirs'], 'from others')
     c.disconnect()
     o.disconnect()
 
