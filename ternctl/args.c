@@ -34,6 +34,8 @@ args_usage(void *fp)
 "                              sessions, owner node, queue length\n"
 "  metrics show                counters as \"name value\" lines\n"
 "  keys create DIR             make the cluster's CURVE key pair\n"
+"  passwd FILE USER            add or update USER's hashed password in FILE\n"
+"                              (the password is read from standard input)\n"
 "-c FILE (default " CONF_DEFAULT_PATH ") may also follow the command.\n");
 }
 
@@ -228,6 +230,12 @@ args_parse(int argc, char *const argv[], struct ternctl_args *a, char *err,
 		if (args_words(npos, 3, "keys create", err, errlen) == -1)
 			return (-1);
 		a->dir = pos[2];
+	} else if (strcmp(pos[0], "passwd") == 0) {
+		a->cmd = TERNCTL_PASSWD;
+		if (args_words(npos, 3, "passwd", err, errlen) == -1)
+			return (-1);
+		a->file = pos[1];
+		a->user = pos[2];
 	} else {
 		snprintf(err, errlen, "unknown command \"%s%s%s\"", pos[0],
 		    npos > 1 ? " " : "", npos > 1 ? pos[1] : "");

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "ipc/ipc.h"
+#include "ternctl/passwd.h"
 #include "ternctl/ternctl.h"
 
 /* Writes conf_builtin_text to TERNCTL_LOCAL_CONF unless it exists. */
@@ -81,6 +82,8 @@ main(int argc, char *argv[])
 	case TERNCTL_KEYS_CREATE:
 		return (keys_create(a.dir) == 0 ? TERNCTL_EXIT_OK :
 		    TERNCTL_EXIT_FAIL);
+	case TERNCTL_PASSWD:
+		return (ternctl_passwd(a.file, a.user));
 	case TERNCTL_RUN:
 		path = ternctl_conf_path(&a, true, &builtin);
 		rc = run_main(path, builtin);

@@ -37,7 +37,8 @@ enum ternctl_cmd {
 	TERNCTL_CLUSTER_LEAVE,
 	TERNCTL_SESSION_SHOW,
 	TERNCTL_METRICS_SHOW,
-	TERNCTL_KEYS_CREATE
+	TERNCTL_KEYS_CREATE,
+	TERNCTL_PASSWD
 };
 
 /* Parsed command line; strings are borrowed from argv. */
@@ -48,6 +49,8 @@ struct ternctl_args {
 	const char		*client_id;	/* session show --client-id */
 	const char		*node;		/* join: NODE; leave: NODE */
 	const char		*dir;		/* keys create DIR */
+	const char		*file;		/* passwd FILE */
+	const char		*user;		/* passwd USER */
 	bool			 kill_sessions;	/* leave -k */
 	uint32_t		 timeout_s;	/* leave -t (default 60) */
 	uint32_t		 interval_s;	/* leave -i (default 5) */

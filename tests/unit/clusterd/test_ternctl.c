@@ -101,6 +101,13 @@ test_args_other_commands(void)
 	CU_ASSERT_EQUAL(a.cmd, TERNCTL_KEYS_CREATE);
 	CU_ASSERT_STRING_EQUAL(a.dir, "/etc/k");
 	CU_ASSERT_EQUAL(parse(&a, "keys", "create", NULL), -1);
+	CU_ASSERT_EQUAL(parse(&a, "passwd", "/etc/tern/passwd", "bob", NULL),
+	    0);
+	CU_ASSERT_EQUAL(a.cmd, TERNCTL_PASSWD);
+	CU_ASSERT_STRING_EQUAL(a.file, "/etc/tern/passwd");
+	CU_ASSERT_STRING_EQUAL(a.user, "bob");
+	CU_ASSERT_EQUAL(parse(&a, "passwd", "/etc/tern/passwd", NULL), -1);
+	CU_ASSERT_EQUAL(parse(&a, "passwd", "f", "u", "extra", NULL), -1);
 	CU_ASSERT_EQUAL(parse(&a, "--help", NULL), 0);
 	CU_ASSERT_EQUAL(a.cmd, TERNCTL_HELP);
 }
