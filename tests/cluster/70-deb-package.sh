@@ -56,7 +56,8 @@ deb=$(ls "$TEST_DIR"/src/tern_*_"$arch".deb 2>/dev/null | head -n 1)
 [ -f "$deb" ] || fail "no .deb built"
 log "built $(basename "$deb")"
 # The build must not have touched the working tree (it ran in the copy).
-[ ! -e "$TERN_SRCDIR/debian/tern" ] || log "note: $TERN_SRCDIR/debian/tern exists"
+[ ! -e "$TERN_SRCDIR/debian/tern" ] ||
+    log "note: $TERN_SRCDIR/debian/tern exists (an in-tree build)"
 
 # --- file list, conffiles, control -----------------------------------------
 
@@ -85,7 +86,8 @@ done
 has_file -rw-r--r-- /usr/share/doc/tern/copyright
 has_file -rw-r--r-- /usr/share/doc/tern/README.Debian
 # dh_compress gzips documents over 4 KiB.
-grep -Eq '\./usr/share/doc/tern/operations\.md(\.gz)?$' "$TEST_DIR/contents.txt" ||
+grep -Eq '\./usr/share/doc/tern/operations\.md(\.gz)?$' \
+    "$TEST_DIR/contents.txt" ||
     fail "package lacks /usr/share/doc/tern/operations.md"
 ! grep -q '\./usr/local' "$TEST_DIR/contents.txt" || fail "files in /usr/local"
 ! grep -q '\./run/' "$TEST_DIR/contents.txt" || fail "/run in the package"
@@ -104,7 +106,8 @@ for s in postinst prerm postrm; do
 	[ -x "$ctl/$s" ] || fail "no executable $s"
 	sh -n "$ctl/$s" || fail "$s: syntax"
 done
-! grep -q 'RuntimeDirectory' "$ctl/postinst" || fail "postinst: RuntimeDirectory"
+! grep -q 'RuntimeDirectory' "$ctl/postinst" ||
+    fail "postinst: RuntimeDirectory"
 
 # Run a maintainer script against stubs of the commands it calls (each
 # logs its arguments to $calls) with its absolute paths moved under
@@ -237,20 +240,21 @@ NODE_PORT=$port
 node=$TEST_DIR/node
 conf=$node/tern.conf
 mkdir -p "$node/run"
-sed -e "s#^data_dir = .*#data_dir = $node/data#" \
-    -e "s#^run_dir = .*#run_dir = $node/run#" \
-    -e "s#^listener.tcp.default = .*#listener.tcp.default = 127.0.0.1:$port#" \
-    -e "s#^listener.http.default = .*#listener.http.default = 127.0.0.1:$hport#" \
-    -e "s#^cluster.listen = .*#cluster.listen = 127.0.0.1:$cport#" \
-    -e "s#^cluster.advertise = .*#cluster.advertise = 127.0.0.1:$cport#" \
-    -e "s#^cluster.key_dir = .*#cluster.key_dir = $node/keys#" \
-    "$root/etc/tern/tern.conf" >"$conf"
-for k in data_dir run_dir listener.tcp.default listener.http.default \
-    cluster.listen cluster.advertise cluster.key_dir; do
-	[ "$(grep -c "^$k = .*$node\|^$k = 127.0.0.1:[0-9]*$" "$conf")" = 1 ] ||
-	    fail "installed tern.conf: cannot move $k"
-done
-left=$(sed 's/#.*//' "$conf" | grep -E '/var/lib/tern|/run/tern|:1883|:8888|:44053')
+# conf_set KEY VALUE: the active "KEY = ..." line of $conf gets VALUE.
+conf_set() {
+	grep -q "^$1 = " "$conf" || fail "installed tern.conf: no $1 line"
+	sed -i "s#^$1 = .*#$1 = $2#" "$conf"
+}
+cp "$root/etc/tern/tern.conf" "$conf"
+conf_set data_dir "$node/data"
+conf_set run_dir "$node/run"
+conf_set listener.tcp.default "127.0.0.1:$port"
+conf_set listener.http.default "127.0.0.1:$hport"
+conf_set cluster.listen "127.0.0.1:$cport"
+conf_set cluster.advertise "127.0.0.1:$cport"
+conf_set cluster.key_dir "$node/keys"
+left=$(sed 's/#.*//' "$conf" |
+    grep -E '/var/lib/tern|/run/tern|:1883|:8888|:44053')
 [ -z "$left" ] || fail "installed tern.conf keeps a system path or port: $left"
 ternctl=$root/usr/bin/ternctl
 "$ternctl" keys create "$node/keys" >/dev/null || fail "installed ternctl keys"

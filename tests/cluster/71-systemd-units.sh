@@ -81,7 +81,8 @@ has_line "$t" '^Wants=.*tern-storaged.service'
 has_line "$t" '^Wants=.*tern-clusterd.service'
 has_line "$t" '^Wants=.*tern-mqttd.service'
 has_line "$t" '^WantedBy=multi-user.target$'
-has_line "$SD/tern.tmpfiles" '^d[[:space:]]+/run/tern[[:space:]]+0750[[:space:]]+tern[[:space:]]+tern'
+sp='[[:space:]]+'
+has_line "$SD/tern.tmpfiles" "^d$sp/run/tern${sp}0750${sp}tern${sp}tern($sp|\$)"
 log "static checks of the units passed"
 
 # Every key of the key table has an entry in tern.conf.5.
@@ -145,19 +146,20 @@ hport=$(free_port)
 node=$TEST_DIR/node
 mkdir -p "$node"
 conf=$node/tern.conf
-{
-	sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' \
-	    -e "s#^data_dir = .*#data_dir = $node/data#" \
-	    -e "s#^run_dir = .*#run_dir = $node/run#" \
-	    -e "s#^listener.tcp.default = .*#listener.tcp.default = 127.0.0.1:$port#" \
-	    -e "s#^listener.http.default = .*#listener.http.default = 127.0.0.1:$hport#" \
-	    -e "s#^cluster.listen = .*#cluster.listen = 127.0.0.1:$cport#" \
-	    -e "s#^cluster.advertise = .*#cluster.advertise = 127.0.0.1:$cport#" \
-	    -e "s#^cluster.key_dir = .*#cluster.key_dir = $node/keys#" \
-	    "$SD/tern.conf"
-	echo "log_level = debug"
-} >"$conf"
-grep -q "127.0.0.1:$port" "$conf" || fail "cannot adapt systemd/tern.conf"
+# conf_set KEY VALUE: the active "KEY = ..." line of $conf gets VALUE.
+conf_set() {
+	grep -q "^$1 = " "$conf" || fail "systemd/tern.conf: no $1 line"
+	sed -i "s#^$1 = .*#$1 = $2#" "$conf"
+}
+cp "$SD/tern.conf" "$conf"
+conf_set data_dir "$node/data"
+conf_set run_dir "$node/run"
+conf_set log_level debug
+conf_set listener.tcp.default "127.0.0.1:$port"
+conf_set listener.http.default "127.0.0.1:$hport"
+conf_set cluster.listen "127.0.0.1:$cport"
+conf_set cluster.advertise "127.0.0.1:$cport"
+conf_set cluster.key_dir "$node/keys"
 "$TERNCTL" keys create "$node/keys" >/dev/null || fail "ternctl keys create"
 # tmpfiles.d makes run_dir before any unit starts.
 mkdir -p "$node/run"
