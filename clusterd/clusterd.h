@@ -71,6 +71,7 @@ struct clusterd {
 	uv_timer_t		 tick;
 	uv_signal_t		 sig_term;
 	uv_signal_t		 sig_int;
+	uv_signal_t		 sig_hup;
 	uint64_t		 boot_id;
 	uint64_t		 started_ms;
 	uint64_t		 hb_seq;
@@ -195,8 +196,8 @@ void	transport_stats(struct clusterd *cd, uint64_t *streams,
 #define HTTP_HEAD_MAX		8192	/* bytes of a request's head */
 #define HTTP_PATH_MAX		256
 #define HTTP_MAX_CONNS		64	/* at once; more are closed */
-#define HTTP_TIMEOUT_MS		5000	/* to read a request, to write */
-#define HTTP_LINGER_MS		1000	/* after the answer, for the FIN */
+#define HTTP_TIMEOUT_MS		5000	/* to read a request; to write */
+#define HTTP_LINGER_MS		1000	/* then for the client's FIN */
 
 enum http_parse {
 	HTTP_PARSE_MORE,	/* the head is not complete yet */
@@ -211,7 +212,7 @@ struct http_req {
 	char		 method[16];
 	char		 path[HTTP_PATH_MAX];	/* without ?query */
 	int		 minor;			/* HTTP/1.minor */
-	size_t		 head_len;		/* through the blank line */
+	size_t		 head_len;	/* through the blank line */
 };
 
 /*
@@ -261,8 +262,8 @@ struct metrics_map {
 struct metrics_input {
 	struct json_t	*clusterd;	/* status_json(..."metrics") */
 	struct json_t	*cluster;	/* membership_show() */
-	struct json_t	*mqttd;		/* mqttd's answer, NULL: down */
-	struct json_t	*storaged;	/* storaged's answer, NULL: down */
+	struct json_t	*mqttd;		/* its answer; NULL: down */
+	struct json_t	*storaged;	/* its answer; NULL: down */
 	const char	*nodename;
 	uint64_t	 node_id;
 };

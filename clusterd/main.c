@@ -78,6 +78,8 @@ main_stop(struct clusterd *cd)
 	uv_close((uv_handle_t *)&cd->sig_term, NULL);
 	uv_signal_stop(&cd->sig_int);
 	uv_close((uv_handle_t *)&cd->sig_int, NULL);
+	uv_signal_stop(&cd->sig_hup);
+	uv_close((uv_handle_t *)&cd->sig_hup, NULL);
 	ipc_uv_free(cd->router_w);
 	cd->router_w = NULL;
 	ipc_uv_free(cd->store_w);
@@ -85,6 +87,15 @@ main_stop(struct clusterd *cd)
 	membership_stop(cd);
 	link_stop(cd);
 	http_stop(cd);
+}
+
+static void
+main_hup_cb(uv_signal_t *h, int signum)
+{
+	struct clusterd	*cd = h->data;
+
+	log_info("clusterd: got SIGHUP, reloading %s", cd->conf.path);
+	conf_reload(&cd->conf, CONF_D_CLUSTERD);
 }
 
 static void
@@ -158,6 +169,9 @@ main(int argc, char *argv[])
 	uv_signal_init(cd.loop, &cd.sig_int);
 	cd.sig_int.data = &cd;
 	uv_signal_start(&cd.sig_int, main_signal_cb, SIGINT);
+	uv_signal_init(cd.loop, &cd.sig_hup);
+	cd.sig_hup.data = &cd;
+	uv_signal_start(&cd.sig_hup, main_hup_cb, SIGHUP);
 
 	log_info("clusterd: listening on %s (node %s, pid %d)", cd.endpoint,
 	    cd.conf.nodename, (int)getpid());

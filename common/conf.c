@@ -400,3 +400,97 @@ conf_ipc_endpoint(const struct conf *c, const char *daemon, char *out,
 {
 	snprintf(out, outlen, "ipc://%s/%s.sock", c->run_dir, daemon);
 }
+
+/* Writes key k's value in c as text into out. */
+static void
+conf_key_text(const struct conf *c, const struct conf_key *k, char *out,
+    size_t outlen)
+{
+	const char	*p = (const char *)c + k->offset;
+	const char	*sv;
+
+	switch (k->type) {
+	case CONF_T_STRING:
+	case CONF_T_HOSTPORT:
+		sv = *(char *const *)p;
+		snprintf(out, outlen, "%s", sv ? sv : "(unset)");
+		break;
+	case CONF_T_BOOL:
+		snprintf(out, outlen, "%s", *(const bool *)p ? "on" : "off");
+		break;
+	case CONF_T_INT:
+		snprintf(out, outlen, "%lld", (long long)*(const int64_t *)p);
+		break;
+	case CONF_T_ENUM:
+		snprintf(out, outlen, "%s", k->values[*(const int *)p]);
+		break;
+	}
+}
+
+static bool
+conf_listeners_equal(const struct conf *a, const struct conf *b)
+{
+	return (a->nlisteners == b->nlisteners &&
+	    memcmp(a->listeners, b->listeners,
+	    sizeof(a->listeners[0]) * (size_t)a->nlisteners) == 0);
+}
+
+int
+conf_reload(struct conf *c, unsigned daemon)
+{
+	struct conf		 n;
+	const struct conf_key	*k;
+	char			 err[1024], ov[512], nv[512];
+	enum log_level		 lvl;
+	size_t			 i;
+	int			 applied = 0;
+
+	conf_defaults(&n);
+	if (conf_load(&n, c->path, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err);
+		conf_free(&n);
+		return (-1);
+	}
+	for (i = 0; i < conf_nkeys; i++) {
+		k = &conf_keys[i];
+		if ((k->daemons & daemon) == 0)
+			continue;
+		conf_key_text(c, k, ov, sizeof(ov));
+		conf_key_text(&n, k, nv, sizeof(nv));
+		if (strcmp(ov, nv) == 0)
+			continue;
+		if (!k->reloadable) {
+			log_warnx("reload: %s changed (%s -> %s): needs a "
+			    "restart to take effect", k->name, ov, nv);
+			continue;
+		}
+		log_info("reload: %s: %s -> %s", k->name, ov, nv);
+		if (k->type == CONF_T_STRING || k->type == CONF_T_HOSTPORT) {
+			char **op = (char **)((char *)c + k->offset);
+			char **np = (char **)((char *)&n + k->offset);
+
+			free(*op);
+			*op = *np;
+			*np = NULL;
+		} else if (k->type == CONF_T_BOOL)
+			*(bool *)((char *)c + k->offset) =
+			    *(bool *)((char *)&n + k->offset);
+		else if (k->type == CONF_T_INT)
+			*(int64_t *)((char *)c + k->offset) =
+			    *(int64_t *)((char *)&n + k->offset);
+		else
+			*(int *)((char *)c + k->offset) =
+			    *(int *)((char *)&n + k->offset);
+		applied++;
+	}
+	if ((daemon & CONF_D_MQTTD) && !conf_listeners_equal(c, &n))
+		log_warnx("reload: listeners changed: needs a restart of "
+		    "mqttd to take effect");
+	if (c->log_level != NULL && log_level_parse(c->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	conf_free(&n);
+	log_info("reload: %s read, %d change%s applied", c->path, applied,
+	    applied == 1 ? "" : "s");
+	return (applied);
+}

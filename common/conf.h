@@ -121,6 +121,14 @@ void	conf_free(struct conf *c);
  * on any error.  The daemon's start-up helper.
  */
 void	conf_load_or_die(struct conf *c, const char *path);
+/*
+ * SIGHUP: re-reads c->path for daemon (a CONF_D_* bit).  Copies into c the
+ * changed keys that the table marks reloadable, applies log_level, and logs
+ * each change, and each changed key that needs a restart to take effect.
+ * A bad file is logged (file:line: reason) and changes nothing.  Returns
+ * the number of keys applied, or -1.  Blocks on reading the file.
+ */
+int	conf_reload(struct conf *c, unsigned daemon);
 /* Returns "tcp", "ssl", "ws", "wss" or "http". */
 const char *conf_listener_kind_name(enum conf_listener_kind kind);
 /* Splits "host:port" or "[v6]:port"; returns -1 with a reason in err. */

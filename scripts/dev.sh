@@ -22,7 +22,7 @@ BUILD_DEPS="autoconf automake libtool pkg-config make gcc clang
   libcunit1-dev libsystemd-dev libjansson-dev"
 TEST_DEPS="mosquitto mosquitto-clients python3 python3-paho-mqtt
   python3-yaml python3-prometheus-client iproute2 dnsmasq-base procps psmisc
-  openssl libmosquitto-dev"
+  openssl libmosquitto-dev debhelper lintian dpkg-dev fakeroot systemd"
 
 install_deps() {
 	[ "${TERN_NO_APT:-0}" = 1 ] && return 0

@@ -34,6 +34,8 @@ struct main_ctx {
 	struct event		*sync_ev;
 	struct event		*sig_term;
 	struct event		*sig_int;
+	struct event		*sig_hup;
+	struct conf		*conf;		/* borrowed */
 	bool			 watchdog;
 };
 
@@ -85,6 +87,17 @@ main_sync_cb(evutil_socket_t fd, short what, void *arg)
 	struct main_ctx	*mc = arg;
 
 	store_sync(mc->store);
+}
+
+static void
+main_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_ctx	*mc = arg;
+
+	log_info("storaged: got SIGHUP, reloading %s", mc->conf->path);
+	if (conf_reload(mc->conf, CONF_D_STORAGED) > 0)
+		store_set_max_offline(mc->store,
+		    (uint64_t)mc->conf->max_offline_messages);
 }
 
 static void
@@ -172,8 +185,11 @@ main(int argc, char *argv[])
 		    (uint64_t)conf.storage_sync_interval_ms, main_sync_cb);
 	mc.sig_term = evsignal_new(mc.base, SIGTERM, main_signal_cb, &mc);
 	mc.sig_int = evsignal_new(mc.base, SIGINT, main_signal_cb, &mc);
+	mc.sig_hup = evsignal_new(mc.base, SIGHUP, main_hup_cb, &mc);
+	mc.conf = &conf;
 	event_add(mc.sig_term, NULL);
 	event_add(mc.sig_int, NULL);
+	event_add(mc.sig_hup, NULL);
 	mc.watchdog = sd_watchdog_enabled(0, &usec) > 0;
 
 	log_info("storaged: store %s, listening on %s (sync %s, pid %d)", dir,
@@ -190,6 +206,7 @@ main(int argc, char *argv[])
 		event_free(mc.sync_ev);
 	event_free(mc.sig_term);
 	event_free(mc.sig_int);
+	event_free(mc.sig_hup);
 	event_base_free(mc.base);
 	ipc_close(sock);
 	ipc_ctx_term();

@@ -141,6 +141,9 @@ int64_t	store_count(struct store *st, const char *cf);
 /* The last write error ("" if none). */
 const char *store_last_error(const struct store *st);
 
+/* Changes the per-queue limit for later appends (SIGHUP). */
+void	store_set_max_offline(struct store *st, uint64_t max);
+
 /* dispatch.c */
 struct storaged {
 	void		*sock;		/* ROUTER, borrowed */

@@ -1756,3 +1756,9 @@ store_last_error(const struct store *st)
 {
 	return (st->last_error);
 }
+
+void
+store_set_max_offline(struct store *st, uint64_t max)
+{
+	st->opts.max_offline = max;
+}

@@ -117,6 +117,51 @@ test_conf_file(void)
 }
 
 static void
+write_file(const char *path, const char *text)
+{
+	FILE	*f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_conf_reload(void)
+{
+	struct conf	c;
+	char		err[256] = "", path[] = "/tmp/tern-conf-XXXXXX";
+	int		fd;
+
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE(fd >= 0);
+	close(fd);
+	write_file(path, "max_inflight_messages = 5\nnodename = a\n"
+	    "listener.tcp.default = 127.0.0.1:1\n");
+	conf_defaults(&c);
+	CU_ASSERT_EQUAL(conf_load(&c, path, err, sizeof(err)), 0);
+	/* Reloadable keys change; the others stay until a restart. */
+	write_file(path, "max_inflight_messages = 7\nnodename = b\n"
+	    "acl_file = /x\nlistener.tcp.default = 127.0.0.1:2\n");
+	CU_ASSERT_EQUAL(conf_reload(&c, CONF_D_MQTTD), 2);
+	CU_ASSERT_EQUAL(c.max_inflight_messages, 7);
+	CU_ASSERT_STRING_EQUAL(c.acl_file, "/x");
+	CU_ASSERT_STRING_EQUAL(c.nodename, "a");
+	CU_ASSERT_EQUAL(c.listeners[0].port, 1);
+	/* Keys of other daemons are not applied. */
+	write_file(path, "max_inflight_messages = 7\nnodename = a\n"
+	    "acl_file = /x\nallow_publish_during_netsplit = on\n");
+	CU_ASSERT_EQUAL(conf_reload(&c, CONF_D_STORAGED), 0);
+	CU_ASSERT_FALSE(c.allow_publish_during_netsplit);
+	/* A bad file changes nothing. */
+	write_file(path, "max_inflight_messages = 9\nbogus = 1\n");
+	CU_ASSERT_EQUAL(conf_reload(&c, CONF_D_MQTTD), -1);
+	CU_ASSERT_EQUAL(c.max_inflight_messages, 7);
+	conf_free(&c);
+	unlink(path);
+}
+
+static void
 test_conf_builtin(void)
 {
 	struct conf	c;
@@ -137,6 +182,7 @@ main(void)
 		UNIT_TEST(test_conf_errors),
 		UNIT_TEST(test_conf_file),
 		UNIT_TEST(test_conf_builtin),
+		UNIT_TEST(test_conf_reload),
 		UNIT_END
 	};
 
