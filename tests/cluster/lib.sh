@@ -84,6 +84,11 @@ _cleanup() {
 	for pg in $_PIDS; do
 		kill_group "$pg"
 	done
+	# Background clients started with & (python helpers) are this
+	# shell's jobs: stop them too.
+	for pg in $(jobs -p); do
+		kill "$pg" 2>/dev/null
+	done
 	wait 2>/dev/null
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		show_logs

@@ -3,6 +3,8 @@
 clients: each message to one member of each group, balanced, in order per
 member; groups independent of each other and of normal subscriptions."""
 
+import time
+
 import mqttraw as m
 from tcase import case, check, eq, spec, uid, run, PORT
 
@@ -27,7 +29,6 @@ def _collect(members, n, timeout=5.0):
     longer for extras); returns per-member payload number lists."""
     got = [[] for _ in members]
     total = 0
-    import time
     deadline = time.monotonic() + timeout
     while total < n and time.monotonic() < deadline:
         for i, c in enumerate(members):
