@@ -34,7 +34,7 @@
 enum http_state {
 	HTTP_READING,		/* the request head */
 	HTTP_WRITING,		/* the answer */
-	HTTP_LINGERING		/* answered; waiting for the client's FIN */
+	HTTP_LINGERING		/* answered; until the client's FIN */
 };
 
 struct http_conn {

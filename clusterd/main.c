@@ -80,6 +80,11 @@ main_stop(struct clusterd *cd)
 	uv_close((uv_handle_t *)&cd->sig_int, NULL);
 	uv_signal_stop(&cd->sig_hup);
 	uv_close((uv_handle_t *)&cd->sig_hup, NULL);
+	/* A second TERM (e.g. to the whole process group) must not kill us
+	 * halfway through a clean stop: libuv restored SIG_DFL above. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	ipc_uv_free(cd->router_w);
 	cd->router_w = NULL;
 	ipc_uv_free(cd->store_w);

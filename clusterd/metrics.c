@@ -38,7 +38,7 @@ struct metrics_src {
 	struct ipc_uv	*w;
 	uint32_t	 next_id;
 	uint64_t	 sent_ms;	/* a request is out since; 0: none */
-	uint64_t	 answered_ms;	/* last answer (uv_now); 0: never */
+	uint64_t	 answered_ms;	/* last answer; 0: never */
 	json_t		*last;		/* last answer, owned */
 };
 

@@ -21,13 +21,20 @@ HPORT=$NODE_HPORT
 wait_for 20 $H health "$HPORT" 200 ok
 log "/health 200 on 127.0.0.1:$HPORT"
 
-# Format, types and the families every dashboard needs.
-$H fmt "$HPORT" a@127.0.0.1 || fail "/metrics format"
-
 # val NAME [LABEL=VALUE]: a sample of /metrics now.
 val() { $H val "$HPORT" "$@"; }
 # is_val WANT NAME...: the sample equals WANT.
 is_val() { local want=$1; shift; [ "$(val "$@")" = "$want" ]; }
+is_val_b() {
+	local want=$1
+	shift
+	[ "$($H val "$bh" "$@")" = "$want" ]
+}
+
+# Format, types and the families every dashboard needs (storaged may
+# still be opening its database).
+wait_for 20 is_val 1 tern_daemon_up daemon=storaged
+$H fmt "$HPORT" a@127.0.0.1 || fail "/metrics format"
 
 # Counters move as messages flow: N QoS 1 publishes to a QoS 1 subscriber.
 n=25
@@ -37,6 +44,7 @@ out0=$(val tern_mqttd_messages_out_total)
 bytes0=$(val tern_mqttd_bytes_in_total)
 mqtt_sub_bg "$TEST_DIR/sub.out" -q 1 -t http/metrics -i sub72
 wait_for 10 is_val 1 tern_mqttd_connections
+wait_for 10 is_val 1 tern_mqttd_subscriptions
 seq 1 $n | mosquitto_pub -h 127.0.0.1 -p "$NODE_PORT" -q 1 -t http/metrics \
     -l || fail "mosquitto_pub"
 wait_for 10 has_lines "$TEST_DIR/sub.out" $n
@@ -107,5 +115,7 @@ bh=$(free_port)
 "$TERNCTL" keys create "$dir/keys" >>"$TEST_DIR/b.log" 2>&1
 spawn b "$TERNCTL" run -c "$dir/tern.conf"
 wait_for 20 $H health "$bh" 503
-wait_for 10 is_b_unjoined() { [ "$($H val "$bh" tern_cluster_joined)" = 0 ]; }
+wait_for 10 is_val_b 0 tern_cluster_joined
+$H health "$bh" 503 || fail "/health of a node that has not joined"
+log "/health 503 on a node that has not joined: $($H health "$bh" 503)"
 pass

@@ -51,8 +51,8 @@ static void
 test_http_parse_forms(void)
 {
 	struct http_req	r;
-	const char	*body = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n"
-			    "abc";
+	const char	*body = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n"
+			    "\r\nabc";
 
 	/* LF-only line ends and leading empty lines. */
 	CU_ASSERT_EQUAL(parse("\r\n\nGET /health HTTP/1.1\nHost: x\n\n", &r),
