@@ -37,6 +37,7 @@ class Ctx:
         self.work = os.path.abspath(args.work)
         self.ternctl = args.ternctl
         self.helper = args.helper
+        self.shim = os.path.join(self.work, "ternctl-shim")
         self.kubectl = shutil.which("kubectl")
         self.shellcheck = shutil.which("shellcheck")
         self.notes = []
@@ -174,143 +175,195 @@ def matches(selector, labels):
                                   for k, v in selector.items())
 
 
-def check(mdir, ctx, tag):
-    """Every check on the manifests in mdir; returns the list of errors."""
-    errors = []
-    err = errors.append
-    man = Manifests(mdir, err)
-    stss = man.of_kind("StatefulSet")
-    if len(stss) != 1:
-        err("want exactly one StatefulSet, found %d" % len(stss))
-        return errors
-    sts = stss[0]
-    spec = sts["spec"]
-    pod = spec["template"]
-    labels = pod["metadata"].get("labels") or {}
-    podspec = pod["spec"]
-    name = sts["metadata"]["name"]
+class Stop(Exception):
+    """A check failed in a way that makes the later ones meaningless."""
 
-    # Labels and selectors.
-    if not matches(spec["selector"].get("matchLabels"), labels):
-        err("StatefulSet selector %s does not select its pod labels %s"
-            % (spec["selector"].get("matchLabels"), labels))
-    for svc in man.of_kind("Service"):
-        if not matches(svc["spec"].get("selector"), labels):
-            err("Service %s: selector %s does not select the pods %s"
-                % (svc["metadata"]["name"], svc["spec"].get("selector"),
-                   labels))
-    pdbs = man.of_kind("PodDisruptionBudget")
-    if len(pdbs) != 1:
-        err("want one PodDisruptionBudget, found %d" % len(pdbs))
-    for pdb in pdbs:
-        if not matches(pdb["spec"].get("selector", {}).get("matchLabels"),
-                       labels):
-            err("PodDisruptionBudget selector does not select the pods")
-        if pdb["spec"].get("maxUnavailable") != 1:
-            err("PodDisruptionBudget: maxUnavailable is not 1")
-    for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                 "ServiceAccount"):
-        if man.of_kind(kind):
-            err("a %s: discovery must need no API rights" % kind)
-    if podspec.get("automountServiceAccountToken") is not False:
-        err("automountServiceAccountToken is not false")
-    psc = podspec.get("securityContext") or {}
-    if psc.get("runAsNonRoot") is not True or not psc.get("fsGroup"):
-        err("pod securityContext: want runAsNonRoot and fsGroup")
 
-    # The headless service and the StatefulSet's shape.
-    headless = man.get("Service", spec.get("serviceName"))
-    if headless is None:
-        err("serviceName %s: no such Service" % spec.get("serviceName"))
-    else:
-        if headless["spec"].get("clusterIP") != "None":
-            err("Service %s (serviceName) is not headless (clusterIP: None)"
-                % spec["serviceName"])
-        if headless["spec"].get("publishNotReadyAddresses") is not True:
-            err("Service %s: publishNotReadyAddresses is not true (pods "
-                "waiting to join could not be found)" % spec["serviceName"])
-    if spec.get("podManagementPolicy") != "Parallel":
-        err("podManagementPolicy is not Parallel")
-    replicas = spec.get("replicas", 1)
-    if not isinstance(replicas, int) or replicas < 3:
-        err("replicas %r: want at least 3" % replicas)
-    if not spec.get("volumeClaimTemplates"):
-        err("no volumeClaimTemplates (data_dir would not survive)")
-    if len(podspec.get("containers") or []) != 1:
-        err("want one container")
-        return errors
-    ctr = podspec["containers"][0]
+class Check:
+    """Every check on the manifests in one directory; errors collects what
+    failed.  tag names this run's files under the work directory."""
 
-    # Ports: Services, container and probes.
-    cports = {}
-    for p in ctr.get("ports") or []:
-        cports[p.get("name")] = p["containerPort"]
-    numbers = set(cports.values())
+    def __init__(self, mdir, ctx, tag):
+        self.ctx = ctx
+        self.tag = tag
+        self.errors = []
+        self.man = Manifests(mdir, self.err)
 
-    def resolve(port):
+    def err(self, msg):
+        self.errors.append(msg)
+
+    def run(self):
+        try:
+            self.objects()
+            self.ports()
+            self.volumes()
+            self.commands()
+            self.config()
+            self.prestop()
+        except Stop as e:
+            self.err(str(e))
+        return self.errors
+
+    def objects(self):
+        """The StatefulSet, its labels and selectors, the other objects."""
+        man, err = self.man, self.err
+        stss = man.of_kind("StatefulSet")
+        if len(stss) != 1:
+            raise Stop("want exactly one StatefulSet, found %d" % len(stss))
+        sts = stss[0]
+        self.name = sts["metadata"]["name"]
+        self.spec = spec = sts["spec"]
+        self.labels = labels = spec["template"]["metadata"].get("labels") \
+            or {}
+        self.podspec = podspec = spec["template"]["spec"]
+        if not matches(spec["selector"].get("matchLabels"), labels):
+            err("StatefulSet selector %s does not select its pod labels %s"
+                % (spec["selector"].get("matchLabels"), labels))
+        for svc in man.of_kind("Service"):
+            if not matches(svc["spec"].get("selector"), labels):
+                err("Service %s: selector %s does not select the pods %s"
+                    % (svc["metadata"]["name"], svc["spec"].get("selector"),
+                       labels))
+        pdbs = man.of_kind("PodDisruptionBudget")
+        if len(pdbs) != 1:
+            err("want one PodDisruptionBudget, found %d" % len(pdbs))
+        for pdb in pdbs:
+            if not matches((pdb["spec"].get("selector") or {})
+                           .get("matchLabels"), labels):
+                err("PodDisruptionBudget selector does not select the pods")
+            if pdb["spec"].get("maxUnavailable") != 1:
+                err("PodDisruptionBudget: maxUnavailable is not 1")
+        for kind in ("Role", "ClusterRole", "RoleBinding",
+                     "ClusterRoleBinding", "ServiceAccount"):
+            if man.of_kind(kind):
+                err("a %s: discovery must need no API rights" % kind)
+        if podspec.get("automountServiceAccountToken") is not False:
+            err("automountServiceAccountToken is not false")
+        psc = podspec.get("securityContext") or {}
+        if psc.get("runAsNonRoot") is not True or not psc.get("fsGroup"):
+            err("pod securityContext: want runAsNonRoot and fsGroup")
+        self.headless = hl = man.get("Service", spec.get("serviceName"))
+        if hl is None:
+            err("serviceName %s: no such Service" % spec.get("serviceName"))
+        else:
+            if hl["spec"].get("clusterIP") != "None":
+                err("Service %s (serviceName) is not headless (clusterIP: "
+                    "None)" % spec["serviceName"])
+            if hl["spec"].get("publishNotReadyAddresses") is not True:
+                err("Service %s: publishNotReadyAddresses is not true (pods "
+                    "waiting to join could not be found)"
+                    % spec["serviceName"])
+        if spec.get("podManagementPolicy") != "Parallel":
+            err("podManagementPolicy is not Parallel")
+        self.replicas = spec.get("replicas", 1)
+        if not isinstance(self.replicas, int) or self.replicas < 3:
+            err("replicas %r: want at least 3" % self.replicas)
+            self.replicas = 3
+        if not spec.get("volumeClaimTemplates"):
+            err("no volumeClaimTemplates (data_dir would not survive)")
+        if len(podspec.get("containers") or []) != 1:
+            raise Stop("want one container")
+        self.ctr = podspec["containers"][0]
+        self.ostart = (spec.get("ordinals") or {}).get("start", 0)
+        self.pod_host = "%s-%%d.%s.%s.svc.%s" % (
+            self.name, spec.get("serviceName"), POD_NAMESPACE,
+            CLUSTER_DOMAIN)
+
+    def resolve(self, port):
+        """The container port number a Service or probe port means."""
         if isinstance(port, int):
-            return port if port in numbers else None
-        return cports.get(port)
+            return port if port in self.cports.values() else None
+        return self.cports.get(port)
 
-    for svc in man.of_kind("Service"):
-        for p in svc["spec"].get("ports") or []:
-            t = p.get("targetPort", p.get("port"))
-            if resolve(t) is None:
-                err("Service %s port %s: targetPort %s is no container port"
-                    % (svc["metadata"]["name"], p.get("name"), t))
-            elif resolve(t) != p.get("port"):
-                err("Service %s port %s: port %s but targetPort %s is %s"
-                    % (svc["metadata"]["name"], p.get("name"), p.get("port"),
-                       t, resolve(t)))
-    if headless is not None:
-        names = {p.get("name") for p in headless["spec"].get("ports") or []}
-        for want in ("mqtt", "cluster", "http"):
-            if want not in names:
-                err("headless Service has no %s port" % want)
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        pr = ctr.get(probe)
-        if pr is None:
-            if probe != "startupProbe":
-                err("no %s" % probe)
-            continue
-        get = pr.get("httpGet") or {}
-        if get.get("path") != "/health":
-            err("%s: path %s, want /health" % (probe, get.get("path")))
-        if resolve(get.get("port")) is None or \
-                resolve(get.get("port")) != cports.get("http"):
-            err("%s: port %s is not the container's http port %s"
-                % (probe, get.get("port"), cports.get("http")))
+    def ports(self):
+        """Services' target ports and probes against the container's."""
+        err, ctr = self.err, self.ctr
+        self.cports = {p.get("name"): p["containerPort"]
+                       for p in ctr.get("ports") or []}
+        for svc in self.man.of_kind("Service"):
+            for p in svc["spec"].get("ports") or []:
+                t = p.get("targetPort", p.get("port"))
+                if self.resolve(t) is None:
+                    err("Service %s port %s: targetPort %s is no container "
+                        "port" % (svc["metadata"]["name"], p.get("name"), t))
+                elif self.resolve(t) != p.get("port"):
+                    err("Service %s port %s: port %s but targetPort %s is %s"
+                        % (svc["metadata"]["name"], p.get("name"),
+                           p.get("port"), t, self.resolve(t)))
+        if self.headless is not None:
+            names = {p.get("name") for p in
+                     self.headless["spec"].get("ports") or []}
+            for want in ("mqtt", "cluster", "http"):
+                if want not in names:
+                    err("headless Service has no %s port" % want)
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            pr = ctr.get(probe)
+            if pr is None:
+                if probe != "startupProbe":
+                    err("no %s" % probe)
+                continue
+            get = pr.get("httpGet") or {}
+            if get.get("path") != "/health":
+                err("%s: path %s, want /health" % (probe, get.get("path")))
+            port = self.resolve(get.get("port"))
+            if port is None or port != self.cports.get("http"):
+                err("%s: port %s is not the container's http port %s"
+                    % (probe, get.get("port"), self.cports.get("http")))
 
-    # Volumes, and the container's file tree they make.
-    vols = {v["name"]: v for v in podspec.get("volumes") or []}
-    claims = {c["metadata"]["name"] for c in
-              spec.get("volumeClaimTemplates") or []}
-    mounts = []
-    for vm in ctr.get("volumeMounts") or []:
-        v = vols.get(vm["name"])
-        if v is None and vm["name"] not in claims:
-            err("volumeMount %s: no such volume or claim" % vm["name"])
-            continue
-        kind = "claim" if v is None else \
-            ("emptyDir" if "emptyDir" in v else "source")
-        mounts.append((vm["mountPath"], kind, vm, v))
+    def volumes(self):
+        """The container's mounts: (mountPath, kind, mount, volume)."""
+        vols = {v["name"]: v for v in self.podspec.get("volumes") or []}
+        claims = {c["metadata"]["name"] for c in
+                  self.spec.get("volumeClaimTemplates") or []}
+        self.mounts = []
+        for vm in self.ctr.get("volumeMounts") or []:
+            v = vols.get(vm["name"])
+            if v is None and vm["name"] not in claims:
+                self.err("volumeMount %s: no such volume or claim"
+                         % vm["name"])
+                continue
+            kind = "claim" if v is None else \
+                ("emptyDir" if "emptyDir" in v else "source")
+            if kind == "source" and not vm.get("readOnly"):
+                self.err("volumeMount %s of a ConfigMap/Secret is not "
+                         "readOnly" % vm["name"])
+            self.mounts.append((vm["mountPath"], kind, vm, v))
 
-    def mount_of(path):
+    def mount_of(self, path):
+        """The mount that holds path, or None."""
         best = None
-        for m in mounts:
+        for m in self.mounts:
             if under(path, m[0]) and (best is None or
                                       len(m[0]) > len(best[0])):
                 best = m
         return best
 
-    def build_root(root):
-        """Files the pod sees, under root."""
-        for path, kind, vm, v in mounts:
-            d = root + path
-            os.makedirs(d, exist_ok=True)
+    def source_files(self, src):
+        """(name, data, items) of one ConfigMap or Secret volume source."""
+        if "configMap" in src:
+            name = src["configMap"].get("name")
+            cm = self.man.get("ConfigMap", name)
+            if cm is None:
+                self.err("volume: no ConfigMap %s" % name)
+                return None
+            return "ConfigMap " + name, cm.get("data") or {}, \
+                src["configMap"].get("items")
+        if "secret" in src:
+            name = src["secret"].get("name")
+            data = self.ctx.secrets.get(name)
+            if data is None:
+                self.err("volume: Secret %s is not one the docs create (%s)"
+                         % (name, ", ".join(self.ctx.secrets)))
+                return None
+            return "Secret " + name, data, src["secret"].get("items")
+        return None
+
+    def build_root(self, root):
+        """Makes under root the files the pod sees in its volumes."""
+        for path, kind, vm, v in self.mounts:
+            os.makedirs(root + path, exist_ok=True)
             if kind != "source":
                 continue
-            sources = []
             if "projected" in v:
                 sources = v["projected"].get("sources") or []
             elif "configMap" in v:
@@ -319,286 +372,269 @@ def check(mdir, ctx, tag):
                 s = dict(v["secret"])
                 s["name"] = s.pop("secretName", None)
                 sources = [{"secret": s}]
-            if not vm.get("readOnly"):
-                err("volumeMount %s of a ConfigMap/Secret is not readOnly"
-                    % vm["name"])
+            else:
+                sources = []
             for src in sources:
-                if "configMap" in src:
-                    cm = man.get("ConfigMap", src["configMap"].get("name"))
-                    if cm is None:
-                        err("volume %s: no ConfigMap %s" % (
-                            vm["name"], src["configMap"].get("name")))
-                        continue
-                    data, what = cm.get("data") or {}, "ConfigMap"
-                    sname = src["configMap"]["name"]
-                    items = src["configMap"].get("items")
-                elif "secret" in src:
-                    sname = src["secret"].get("name")
-                    data = ctx.secrets.get(sname)
-                    what = "Secret"
-                    if data is None:
-                        err("volume %s: Secret %s is not one the docs "
-                            "create (%s)" % (vm["name"], sname,
-                                             ", ".join(ctx.secrets)))
-                        continue
-                    items = src["secret"].get("items")
-                else:
+                got = self.source_files(src)
+                if got is None:
                     continue
+                what, data, items = got
                 if items is None:
                     items = [{"key": k, "path": k} for k in data]
                 for it in items:
                     if it["key"] not in data:
-                        err("%s %s has no key %s (it holds %s)" % (
-                            what, sname, it["key"], ", ".join(sorted(data))))
+                        self.err("%s has no key %s (it holds %s)" % (
+                            what, it["key"], ", ".join(sorted(data))))
                         continue
-                    f = os.path.join(d, it["path"])
+                    f = os.path.join(root + path, it["path"])
                     os.makedirs(os.path.dirname(f), exist_ok=True)
                     with open(f, "w") as out:
                         out.write(data[it["key"]])
 
-    # The commands: entrypoint and preStop scripts from the ConfigMap.
-    cmd = ctr.get("command") or []
-    pre = (((ctr.get("lifecycle") or {}).get("preStop") or {})
-           .get("exec") or {}).get("command") or []
-    if len(cmd) != 2 or cmd[0] != "/bin/sh":
-        err("container command %s: want [/bin/sh, entrypoint.sh]" % cmd)
-        return errors
-    if len(pre) != 2 or pre[0] != "/bin/sh":
-        err("preStop command %s: want [/bin/sh, prestop.sh]" % pre)
-        return errors
-    ostart = (spec.get("ordinals") or {}).get("start", 0)
-    env_ostart = None
-    for e in ctr.get("env") or []:
-        if e["name"] == "TERN_ORDINAL_START":
-            env_ostart = e.get("value")
-        if e["name"] == "TERN_HEADLESS_SERVICE" and \
-                e.get("value") != spec.get("serviceName"):
-            err("TERN_HEADLESS_SERVICE %s is not serviceName %s"
-                % (e.get("value"), spec.get("serviceName")))
-    if env_ostart is not None and str(env_ostart) != str(ostart):
-        err("TERN_ORDINAL_START %s is not the StatefulSet's first ordinal "
-            "%s" % (env_ostart, ostart))
-
-    def pod_env(ordinal, root):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "TERN_ROOT": root, "TERNCTL": shim,
-               "SHIM_DIR": root + ".shim", "SHIM_REAL": ctx.ternctl or "",
-               "SHIM_CONF": root + ".conf", "TERN_LOG": root + ".log",
-               "TERN_LEAVE_BUDGET": "6"}
+    def commands(self):
+        """The entrypoint and preStop scripts, and the environment."""
+        err, ctr = self.err, self.ctr
+        self.cmd = ctr.get("command") or []
+        self.pre = (((ctr.get("lifecycle") or {}).get("preStop") or {})
+                    .get("exec") or {}).get("command") or []
+        if len(self.cmd) != 2 or self.cmd[0] != "/bin/sh":
+            raise Stop("container command %s: want [/bin/sh, "
+                       "entrypoint.sh]" % self.cmd)
+        if len(self.pre) != 2 or self.pre[0] != "/bin/sh":
+            raise Stop("preStop command %s: want [/bin/sh, prestop.sh]"
+                       % self.pre)
         for e in ctr.get("env") or []:
+            if e["name"] == "TERN_ORDINAL_START" and \
+                    str(e.get("value")) != str(self.ostart):
+                err("TERN_ORDINAL_START %s is not the StatefulSet's first "
+                    "ordinal %s" % (e.get("value"), self.ostart))
+            if e["name"] == "TERN_HEADLESS_SERVICE" and \
+                    e.get("value") != self.spec.get("serviceName"):
+                err("TERN_HEADLESS_SERVICE %s is not serviceName %s"
+                    % (e.get("value"), self.spec.get("serviceName")))
+        self.scripts = {}
+        for path in (self.cmd[1], self.pre[1]):
+            base = os.path.basename(path)
+            for o in self.man.of_kind("ConfigMap"):
+                if base in (o.get("data") or {}):
+                    self.scripts[path] = o["data"][base]
+        if self.ctx.shellcheck and self.tag == "real":
+            for path, text in self.scripts.items():
+                f = os.path.join(self.ctx.work, os.path.basename(path))
+                with open(f, "w") as out:
+                    out.write(text)
+                r = run([self.ctx.shellcheck, "-s", "sh", "-S", "warning",
+                         f])
+                if r.returncode != 0:
+                    err("shellcheck %s:\n%s" % (path, r.stdout))
+
+    def pod_env(self, ordinal, root):
+        """The container's environment as Kubernetes would set it, plus
+        the test's paths (TERN_ROOT, the ternctl stand-in)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "TERN_ROOT": root, "TERNCTL": self.ctx.shim,
+               "SHIM_DIR": root + ".shim", "SHIM_REAL":
+               self.ctx.ternctl or "", "SHIM_CONF": root + ".conf",
+               "TERN_LOG": root + ".log", "TERN_LEAVE_BUDGET": "5"}
+        for e in self.ctr.get("env") or []:
             if "value" in e:
                 env[e["name"]] = str(e["value"])
                 continue
             path = ((e.get("valueFrom") or {}).get("fieldRef") or {}) \
                 .get("fieldPath")
             if path == "metadata.name":
-                env[e["name"]] = "%s-%d" % (name, ordinal)
+                env[e["name"]] = "%s-%d" % (self.name, ordinal)
             elif path == "metadata.namespace":
                 env[e["name"]] = POD_NAMESPACE
         env.setdefault("TERN_CLUSTER_DOMAIN", CLUSTER_DOMAIN)
-        os.makedirs(env["SHIM_DIR"], exist_ok=True)
         return env
 
-    shim = os.path.join(ctx.work, "ternctl-shim")
-    pod_host = "%s-%%d.%s.%s.svc.%s" % (name, spec.get("serviceName"),
-                                         POD_NAMESPACE, CLUSTER_DOMAIN)
-
-    def start_pod(ordinal):
-        """Runs the entrypoint of pod `ordinal`; its conf, or None."""
-        root = os.path.join(ctx.work, "%s-%s-%d" % (tag, name, ordinal))
+    def start_pod(self, ordinal):
+        """Runs the entrypoint of pod `ordinal` in its own file tree;
+        returns (root, conf, env), or raises Stop."""
+        root = os.path.join(self.ctx.work, "%s-%s-%d" % (
+            self.tag, self.name, ordinal))
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(root + ".shim", ignore_errors=True)
-        build_root(root)
-        if not os.path.isfile(root + cmd[1]):
-            err("entrypoint %s is not in the pod's file tree" % cmd[1])
-            return None
-        env = pod_env(ordinal, root)
-        r = run(["/bin/sh", root + cmd[1]], env=env)
+        self.build_root(root)
+        if not os.path.isfile(root + self.cmd[1]):
+            raise Stop("entrypoint %s is not in the pod's file tree"
+                       % self.cmd[1])
+        env = self.pod_env(ordinal, root)
+        os.makedirs(env["SHIM_DIR"])
+        r = run(["/bin/sh", root + self.cmd[1]], env=env)
         if r.returncode != 0:
-            err("entrypoint of pod %d failed: %s" % (ordinal,
-                                                    r.stdout.strip()))
-            return None
-        calls = shim_calls(env["SHIM_DIR"])
-        conf = root + ctx.default_conf
-        if calls != [["run", "-c", conf]]:
-            err("entrypoint ran %s, want ternctl run -c %s" % (
-                calls, ctx.default_conf))
-            return None
+            raise Stop("entrypoint of pod %d failed: %s"
+                       % (ordinal, r.stdout.strip()))
+        conf = root + self.ctx.default_conf
+        if shim_calls(env["SHIM_DIR"]) != [["run", "-c", conf]]:
+            raise Stop("entrypoint ran ternctl %s, want run -c %s" % (
+                shim_calls(env["SHIM_DIR"]), self.ctx.default_conf))
         return root, conf, env
 
-    if ctx.shellcheck:
-        for path in (cmd[1], pre[1]):
-            cm = [o for o in man.of_kind("ConfigMap")
-                  if os.path.basename(path) in (o.get("data") or {})]
-            if not cm:
+    def parse_conf(self, conf):
+        """The rendered tern.conf: key names against conf_keys.c, values
+        from Tern's own parser (the helper) when there is one."""
+        settings = {}
+        with open(conf) as f:
+            lines = f.read().splitlines()
+        for n, line in enumerate(lines, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
                 continue
-            f = os.path.join(ctx.work, "%s-%s" % (tag,
-                                                  os.path.basename(path)))
-            with open(f, "w") as out:
-                out.write(cm[0]["data"][os.path.basename(path)])
-            r = run([ctx.shellcheck, "-s", "sh", "-S", "warning", f])
-            if r.returncode != 0:
-                err("shellcheck %s:\n%s" % (path, r.stdout))
-
-    started = start_pod(ostart + 1)
-    if started is None:
-        return errors
-    root, conf, env = started
-    with open(conf) as f:
-        text = f.read()
-    settings = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key, eq, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not eq:
-            err("tern.conf:%d: not key = value" % n)
-            continue
-        parts = key.split(".")
-        if key not in ctx.keys and not (len(parts) == 3 and
-                                        parts[0] == "listener" and
-                                        parts[1] in ctx.kinds):
-            err("tern.conf:%d: unknown key %s (not in common/conf_keys.c)"
-                % (n, key))
-        settings[key] = value
-    if ctx.helper:
-        r = run([ctx.helper, conf])
+            key, eq, value = line.partition("=")
+            key = key.strip()
+            if not eq:
+                self.err("tern.conf:%d: not key = value" % n)
+                continue
+            parts = key.split(".")
+            if key not in self.ctx.keys and not (
+                    len(parts) == 3 and parts[0] == "listener" and
+                    parts[1] in self.ctx.kinds):
+                self.err("tern.conf:%d: unknown key %s (not in "
+                         "common/conf_keys.c)" % (n, key))
+            settings[key] = value.strip()
+        if not self.ctx.helper:
+            return settings
+        r = run([self.ctx.helper, conf])
         if r.returncode != 0:
-            err("Tern's config parser refuses the rendered tern.conf: %s"
-                % r.stdout.strip())
-            return errors
-        parsed = dict(l.split("=", 1) for l in r.stdout.splitlines()
-                      if "=" in l)
-    else:
-        parsed = settings
-    host = pod_host % (ostart + 1)
+            raise Stop("Tern's config parser refuses the rendered "
+                       "tern.conf: %s" % r.stdout.strip())
+        return dict(ln.split("=", 1) for ln in r.stdout.splitlines()
+                    if "=" in ln)
 
-    def hostport(key):
-        v = parsed.get(key, "")
-        h, _, p = v.rpartition(":")
-        return h, int(p) if p.isdigit() else None
+    def config(self):
+        """What the entrypoint makes of the template, for a pod and for
+        the seed pod: names, ports, paths on the right volumes, keys."""
+        err = self.err
+        self.root, conf, self.env = self.start_pod(self.ostart + 1)
+        parsed = self.parse_conf(conf)
+        host = self.pod_host % (self.ostart + 1)
 
-    for key, port in (("listener.tcp.default", "mqtt"),
-                      ("listener.http.default", "http"),
-                      ("cluster.listen", "cluster")):
-        h, p = hostport(key)
-        if p != cports.get(port):
-            err("%s port %s is not the container port %s (%s)" % (
-                key, p, port, cports.get(port)))
-        if h not in ("", "0.0.0.0", "*"):
-            err("%s listens on %s only: probes and peers come to the pod "
-                "IP" % (key, h))
-    if parsed.get("nodename") != "tern@" + host:
-        err("nodename %s, want tern@%s" % (parsed.get("nodename"), host))
-    if hostport("cluster.advertise") != (host, cports.get("cluster")):
-        err("cluster.advertise %s, want %s:%s" % (
-            parsed.get("cluster.advertise"), host, cports.get("cluster")))
-    if parsed.get("discovery") != "k8s":
-        err("discovery is %s, not k8s" % parsed.get("discovery"))
-    seed = "tern@" + pod_host % ostart
-    if parsed.get("discovery.k8s.seed_node", seed) != seed:
-        err("discovery.k8s.seed_node %s, want %s" % (
-            parsed.get("discovery.k8s.seed_node"), seed))
-    if str(parsed.get("discovery.k8s.ordinal_start", "0")) != str(ostart):
-        err("discovery.k8s.ordinal_start %s, want %s" % (
-            parsed.get("discovery.k8s.ordinal_start"), ostart))
-    for key, kinds in (("data_dir", ("claim",)),
-                       ("run_dir", ("emptyDir",)),
-                       ("cluster.key_dir", ("emptyDir",))):
-        m = mount_of(parsed.get(key, ""))
-        if m is None or m[1] not in kinds:
-            err("%s %s is not on a %s volume" % (key, parsed.get(key),
-                                                  "/".join(kinds)))
-    m = mount_of(ctx.default_conf)
-    if m is None or m[1] != "emptyDir":
-        err("%s is not on an emptyDir (the entrypoint writes it)"
-            % ctx.default_conf)
-    pw = parsed.get("password_file")
-    if pw and not os.path.isfile(root + pw):
-        err("password_file %s is not in the pod's file tree" % pw)
-    kdir = root + parsed.get("cluster.key_dir", "/etc/tern/keys")
-    for kf in ctx.key_files:
-        f = os.path.join(kdir, kf)
-        if not os.path.isfile(f):
-            err("no %s in cluster.key_dir after the entrypoint" % kf)
-            continue
-        with open(f) as fh:
-            if fh.read() != ctx.secrets["tern-keys"][kf]:
-                err("%s differs from the Secret's" % kf)
-        if kf.endswith(".key") and stat.S_IMODE(os.stat(f).st_mode) != 0o600:
-            err("%s has mode %o, want 0600" % (kf, os.stat(f).st_mode))
+        def hostport(key):
+            h, _, p = parsed.get(key, "").rpartition(":")
+            return h, int(p) if p.isdigit() else None
 
-    # The seed pod names itself as the seed.
-    started = start_pod(ostart)
-    if started is not None:
-        with open(started[1]) as f:
-            seedconf = f.read()
-        if "nodename = %s\n" % seed not in seedconf:
-            err("the seed pod's nodename is not %s" % seed)
+        for key, port in (("listener.tcp.default", "mqtt"),
+                          ("listener.http.default", "http"),
+                          ("cluster.listen", "cluster")):
+            h, p = hostport(key)
+            if p != self.cports.get(port):
+                err("%s port %s is not the container port %s (%s)" % (
+                    key, p, port, self.cports.get(port)))
+            if h not in ("", "0.0.0.0", "*"):
+                err("%s listens on %s only: probes and peers come to the "
+                    "pod IP" % (key, h))
+        if parsed.get("nodename") != "tern@" + host:
+            err("nodename %s, want tern@%s" % (parsed.get("nodename"), host))
+        if hostport("cluster.advertise") != (host, self.cports.get(
+                "cluster")):
+            err("cluster.advertise %s, want %s:%s" % (
+                parsed.get("cluster.advertise"), host,
+                self.cports.get("cluster")))
+        if parsed.get("discovery") != "k8s":
+            err("discovery is %s, not k8s" % parsed.get("discovery"))
+        seed = "tern@" + self.pod_host % self.ostart
+        if parsed.get("discovery.k8s.seed_node", seed) != seed:
+            err("discovery.k8s.seed_node %s, want %s" % (
+                parsed.get("discovery.k8s.seed_node"), seed))
+        if str(parsed.get("discovery.k8s.ordinal_start", "0")) != \
+                str(self.ostart):
+            err("discovery.k8s.ordinal_start %s, want %s" % (
+                parsed.get("discovery.k8s.ordinal_start"), self.ostart))
+        self.paths(parsed)
+        # The seed pod names itself as the seed.
+        seedconf = self.parse_conf(self.start_pod(self.ostart)[1])
+        if seedconf.get("nodename") != seed:
+            err("the seed pod's nodename is %s, not %s"
+                % (seedconf.get("nodename"), seed))
 
-    # preStop: a pod that stays stops without leaving; one scaled away
-    # leaves, with a command the real ternctl parses.
-    scale = man.get("ConfigMap", "tern-scale")
-    prestop_text = None
-    for o in man.of_kind("ConfigMap"):
-        prestop_text = (o.get("data") or {}).get(os.path.basename(pre[1]),
-                                                  prestop_text)
-    rfile = script_const(prestop_text or "", "replicas_file")
-    budget = script_const(prestop_text or "", "budget")
-    if scale is None or str((scale.get("data") or {}).get("replicas")) != \
-            str(replicas):
-        err("ConfigMap tern-scale replicas is not the StatefulSet's %s"
-            % replicas)
-    if rfile is None or not os.path.isfile(root + rfile):
-        err("prestop.sh reads %s: not in the pod's file tree" % rfile)
-    if budget is None or not budget.isdigit() or \
-            podspec.get("terminationGracePeriodSeconds", 30) < \
-            int(budget) + 15:
-        err("terminationGracePeriodSeconds %s is not above prestop's "
-            "budget %s + 15 s" % (podspec.get(
-                "terminationGracePeriodSeconds"), budget))
-    if not os.path.isfile(root + pre[1]):
-        err("preStop script %s is not in the pod's file tree" % pre[1])
-        return errors
-    r = run(["/bin/sh", root + pre[1]], env=env)
-    if shim_calls(env["SHIM_DIR"])[1:]:
-        err("preStop of a pod that stays ran %s" %
-            shim_calls(env["SHIM_DIR"])[1:])
-    if r.returncode != 0:
-        err("preStop of a pod that stays failed: %s" % r.stdout)
-    gone = ostart + (replicas if isinstance(replicas, int) else 3)
-    started = start_pod(gone)
-    if started is None:
-        return errors
-    root, conf, env = started
-    with open(conf) as f:
-        text = f.read()
-    # ternctl gets a copy whose run_dir is empty: nothing answers it.
-    os.makedirs(root + ".run", exist_ok=True)
-    with open(env["SHIM_CONF"], "w") as f:
-        f.write(re.sub(r"^run_dir\s*=.*$", "run_dir = " + root + ".run",
-                       text, flags=re.M))
-    r = run(["/bin/sh", root + pre[1]], env=env)
-    calls = shim_calls(env["SHIM_DIR"])[1:]
-    node = "tern@" + pod_host % gone
-    if not calls:
-        err("preStop of pod %d (scaled away) did not run ternctl: %s"
-            % (gone, r.stdout.strip()))
-        return errors
-    argv = calls[0]
-    if "leave" not in argv or "node=" + node not in argv:
-        err("preStop ran ternctl %s, want cluster leave node=%s"
-            % (" ".join(argv), node))
-    if ctx.ternctl:
-        rc, out = shim_result(env["SHIM_DIR"], 0)
-        if rc == 2:
-            err("ternctl refuses the preStop command (usage): %s" % out)
-        elif "not running" not in out:
-            err("ternctl %s: want 'clusterd is not running', got rc %s: %s"
-                % (" ".join(argv), rc, out))
-    return errors
+    def paths(self, parsed):
+        """data_dir, run_dir, keys and the password file in the pod."""
+        err, root = self.err, self.root
+        for key, kind in (("data_dir", "claim"), ("run_dir", "emptyDir"),
+                          ("cluster.key_dir", "emptyDir")):
+            m = self.mount_of(parsed.get(key, ""))
+            if m is None or m[1] != kind:
+                err("%s %s is not on a %s volume" % (key, parsed.get(key),
+                                                      kind))
+        m = self.mount_of(self.ctx.default_conf)
+        if m is None or m[1] != "emptyDir":
+            err("%s is not on an emptyDir (the entrypoint writes it)"
+                % self.ctx.default_conf)
+        pw = parsed.get("password_file")
+        if pw and not os.path.isfile(root + pw):
+            err("password_file %s is not in the pod's file tree" % pw)
+        kdir = root + parsed.get("cluster.key_dir", "/etc/tern/keys")
+        for kf in self.ctx.key_files:
+            f = os.path.join(kdir, kf)
+            if not os.path.isfile(f):
+                err("no %s in cluster.key_dir after the entrypoint" % kf)
+                continue
+            with open(f) as fh:
+                if fh.read() != self.ctx.secrets["tern-keys"][kf]:
+                    err("%s differs from the Secret's" % kf)
+            mode = stat.S_IMODE(os.stat(f).st_mode)
+            if kf.endswith(".key") and mode != 0o600:
+                err("%s has mode %o, want 0600" % (kf, mode))
+
+    def prestop(self):
+        """A pod that stays stops without leaving; one scaled away leaves,
+        with a command the real ternctl parses."""
+        err, pre = self.err, self.pre
+        text = self.scripts.get(pre[1], "")
+        rfile = script_const(text, "replicas_file")
+        budget = script_const(text, "budget")
+        scale = self.man.get("ConfigMap", "tern-scale")
+        if scale is None or str((scale.get("data") or {}).get(
+                "replicas")) != str(self.replicas):
+            err("ConfigMap tern-scale replicas is not the StatefulSet's %s"
+                % self.replicas)
+        if rfile is None or not os.path.isfile(self.root + rfile):
+            err("prestop.sh reads %s: not in the pod's file tree" % rfile)
+        grace = self.podspec.get("terminationGracePeriodSeconds", 30)
+        if budget is None or not budget.isdigit() or \
+                grace < int(budget) + 15:
+            err("terminationGracePeriodSeconds %s is not above prestop's "
+                "budget %s + 15 s" % (grace, budget))
+        if not os.path.isfile(self.root + pre[1]):
+            raise Stop("preStop script %s is not in the pod's file tree"
+                       % pre[1])
+        env = self.env
+        r = run(["/bin/sh", self.root + pre[1]], env=env)
+        if shim_calls(env["SHIM_DIR"])[1:]:
+            err("preStop of a pod that stays ran ternctl %s"
+                % shim_calls(env["SHIM_DIR"])[1:])
+        if r.returncode != 0:
+            err("preStop of a pod that stays failed: %s" % r.stdout)
+
+        gone = self.ostart + self.replicas
+        root, conf, env = self.start_pod(gone)
+        with open(conf) as f:
+            text = f.read()
+        # ternctl gets a copy whose run_dir is empty: nothing answers it.
+        os.makedirs(root + ".run")
+        with open(env["SHIM_CONF"], "w") as f:
+            f.write(re.sub(r"^run_dir\s*=.*$", "run_dir = " + root + ".run",
+                           text, flags=re.M))
+        r = run(["/bin/sh", root + pre[1]], env=env)
+        calls = shim_calls(env["SHIM_DIR"])[1:]
+        node = "tern@" + self.pod_host % gone
+        if not calls:
+            raise Stop("preStop of pod %d (scaled away) did not run "
+                       "ternctl: %s" % (gone, r.stdout.strip()))
+        argv = calls[0]
+        if "leave" not in argv or "node=" + node not in argv:
+            err("preStop ran ternctl %s, want cluster leave node=%s"
+                % (" ".join(argv), node))
+        if self.ctx.ternctl:
+            rc, out = shim_result(env["SHIM_DIR"], 1)
+            if rc == 2:
+                err("ternctl refuses the preStop command (usage): %s"
+                    % out.splitlines()[0])
+            elif "not running" not in out:
+                err("ternctl %s: want 'clusterd is not running', got rc "
+                    "%s: %s" % (" ".join(argv), rc, out))
 
 
 def shim_calls(d):
@@ -732,6 +768,8 @@ MUTATIONS = [
      "pdb.yaml is not listed"),
     ("leave syntax", edit_text("prestop.sh", 'node="$node"',
                                'node "$node"'), "(usage)"),
+    ("scale guard", edit_text("prestop.sh", '-lt "$want"', '-le "$want"'),
+     "did not run ternctl"),
     ("scale count", edit_text("configmap-scale.yaml", 'replicas: "3"',
                               'replicas: "4"'), "tern-scale replicas"),
 ]
@@ -746,13 +784,13 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     ctx = Ctx(args)
-    with open(os.path.join(ctx.work, "ternctl-shim"), "w") as f:
+    with open(ctx.shim, "w") as f:
         f.write(SHIM)
-    os.chmod(os.path.join(ctx.work, "ternctl-shim"), 0o755)
+    os.chmod(ctx.shim, 0o755)
     mdir = os.path.join(ctx.srcdir, "deploy/kubernetes")
     failed = False
 
-    errors = check(mdir, ctx, "real")
+    errors = Check(mdir, ctx, "real").run()
     for e in errors:
         print("error: " + e)
     failed |= bool(errors)
@@ -800,7 +838,7 @@ def main():
             continue
         if expect == "config parser" and not ctx.helper:
             continue
-        errs = check(mut, ctx, "mut%d" % i)
+        errs = Check(mut, ctx, "mut%d" % i).run()
         if not any(expect in e for e in errs):
             print("error: mutation %r not caught (want %r): %s"
                   % (what, expect, errs))
