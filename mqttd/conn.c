@@ -291,6 +291,20 @@ conn_input(struct conn *c, const uint8_t *p, size_t len)
 	int	r;
 
 	while (off < len && c->state != CONN_CLOSING && !c->dead) {
+		/* Refuse by the first byte, without waiting for the rest. */
+		if (c->state == CONN_NEW && (p[off] >> 4) != MQTT_CONNECT) {
+			log_warnx("client ? (%s): %s instead of CONNECT, "
+			    "closing", c->peer, mqtt_type_name(p[off] >> 4));
+			broker->stats.protocol_errors++;
+			conn_close(c, false, false);
+			break;
+		}
+		if ((p[off] >> 4) == 0) {
+			broker->stats.malformed_packets++;
+			conn_fail(c, MQTT_RC_MALFORMED_PACKET,
+			    "reserved packet type 0");
+			break;
+		}
 		if ((r = conn_frame(p + off, len - off, &pkt_len)) == -1) {
 			broker->stats.malformed_packets++;
 			if (c->state == CONN_NEW) {

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "mqttd/mqttd.h"
 
 /* Refuses c's CONNECT with rc (a 5.0 code; 3.x gets the mapped code). */
@@ -113,7 +114,8 @@ connect_send_connack(struct conn *c, const struct mqtt_connect *co,
 		p->retain_available = 1;
 		if (conf->max_message_size > 0) {
 			MQTT_PROP_SET(p, MQTT_PROP_MAXIMUM_PACKET_SIZE);
-			p->maximum_packet_size = (uint32_t)conf->max_message_size;
+			p->maximum_packet_size =
+			    (uint32_t)conf->max_message_size;
 		}
 		if (assigned != NULL) {
 			MQTT_PROP_SET(p, MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER);
@@ -122,7 +124,8 @@ connect_send_connack(struct conn *c, const struct mqtt_connect *co,
 		}
 		if (conf->max_topic_alias > 0) {
 			MQTT_PROP_SET(p, MQTT_PROP_TOPIC_ALIAS_MAXIMUM);
-			p->topic_alias_maximum = (uint16_t)conf->max_topic_alias;
+			p->topic_alias_maximum =
+			    (uint16_t)conf->max_topic_alias;
 		}
 		MQTT_PROP_SET(p, MQTT_PROP_WILDCARD_SUB_AVAILABLE);
 		p->wildcard_sub_available = 1;
@@ -157,9 +160,8 @@ connect_set_limits(struct conn *c, const struct mqtt_connect *co)
 		c->max_packet = p->maximum_packet_size;
 	if (MQTT_PROP_HAS(p, MQTT_PROP_TOPIC_ALIAS_MAXIMUM) &&
 	    p->topic_alias_maximum > 0) {
-		c->aout = malloc(sizeof(*c->aout));
-		if (c->aout != NULL)
-			alias_out_init(c->aout, p->topic_alias_maximum);
+		c->aout = xmalloc(sizeof(*c->aout));
+		alias_out_init(c->aout, p->topic_alias_maximum);
 	}
 	if (MQTT_PROP_HAS(p, MQTT_PROP_REQUEST_PROBLEM_INFORMATION))
 		c->problem_info = p->request_problem_info != 0;
@@ -216,6 +218,11 @@ connect_handle(struct conn *c, struct mqtt_packet *pkt)
 		idlen = strlen(idbuf);
 		if (c->proto == MQTT_PROTO_V5)
 			assigned = idbuf;
+	} else if (c->proto == MQTT_PROTO_V31 && idlen > 23) {
+		/* MQTT 3.1: 1 to 23 characters. */
+		connect_refuse(c, MQTT_RC_CLIENT_ID_NOT_VALID,
+		    "3.1 client id longer than 23 characters");
+		return;
 	} else if (idlen > (size_t)conf->max_client_id_size) {
 		connect_refuse(c, MQTT_RC_CLIENT_ID_NOT_VALID,
 		    "client id longer than max_client_id_size");
@@ -296,10 +303,11 @@ connect_handle_disconnect(struct conn *c, struct mqtt_packet *pkt)
 {
 	struct mqtt_disconnect	*d = &pkt->u.disconnect;
 	struct session		*s = c->sess;
-	uint64_t		 max = (uint64_t)broker->conf->max_session_expiry;
+	uint64_t		 max;
 	uint32_t		 expiry;
 	bool			 normal = true;
 
+	max = (uint64_t)broker->conf->max_session_expiry;
 	if (c->proto == MQTT_PROTO_V5) {
 		if (MQTT_PROP_HAS(&d->props,
 		    MQTT_PROP_SESSION_EXPIRY_INTERVAL) && s != NULL) {

@@ -34,13 +34,34 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 }
 
 static void
-listener_error(struct evconnlistener *evl, void *arg)
+listener_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener	*l = arg;
 
-	/* EMFILE and friends: log, keep listening. */
+	if (l->evl != NULL)
+		evconnlistener_enable(l->evl);
+}
+
+static void
+listener_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener	*l = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 e = errno;
+
 	log_warn("listener %s.%s: accept",
 	    conf_listener_kind_name(l->cl->kind), l->cl->name);
+	/*
+	 * Out of descriptors (or memory): the pending connection stays
+	 * readable, so accepting again at once would spin.  Pause a second.
+	 */
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(evl);
+		if (l->pause_ev == NULL)
+			l->pause_ev = evtimer_new(broker->base,
+			    listener_resume, l);
+		evtimer_add(l->pause_ev, &tv);
+	}
 }
 
 static int
@@ -119,6 +140,9 @@ listener_close_all(void)
 		if (broker->listeners[i].evl != NULL)
 			evconnlistener_free(broker->listeners[i].evl);
 		broker->listeners[i].evl = NULL;
+		if (broker->listeners[i].pause_ev != NULL)
+			event_free(broker->listeners[i].pause_ev);
+		broker->listeners[i].pause_ev = NULL;
 	}
 	free(broker->listeners);
 	broker->listeners = NULL;

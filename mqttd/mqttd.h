@@ -128,7 +128,7 @@ struct msg {
 	struct mqtt_bin	 correlation_data;
 	struct mqtt_bin	 user_props;
 	int		 nuser_props;
-	char		*origin;	/* publisher's client id, for no local */
+	char		*origin;	/* publisher's client id (no local) */
 	size_t		 origin_len;
 };
 
@@ -230,7 +230,7 @@ bool	is_queue_pid_used(const struct queue *q, uint16_t pid);
 /* Client -> server aliases: alias n maps to a topic name. */
 struct alias_in {
 	uint16_t	  max;
-	char		**topics;	/* [max], owned, allocated on first use */
+	char		**topics;	/* [max], owned, made on first use */
 	uint16_t	 *lens;
 };
 
@@ -382,7 +382,7 @@ struct conn {
 	struct session	*sess;		/* borrowed */
 	struct alias_in	*ain;		/* NULL until used */
 	struct alias_out *aout;		/* NULL unless the client allows */
-	uint64_t	 last_rx;	/* monotonic ms; CLOSING: free by then */
+	uint64_t	 last_rx;	/* monotonic ms; CLOSING: deadline */
 	uint32_t	 max_packet;	/* client's Maximum Packet Size; 0 */
 	uint16_t	 keepalive;	/* seconds, 0 = none */
 	uint16_t	 out_window;	/* in-flight limit towards the client */
@@ -454,6 +454,7 @@ uint64_t conn_mono_now(void);
 /* listener.c: listening sockets. */
 struct listener {
 	struct evconnlistener	*evl;
+	struct event		*pause_ev;	/* after EMFILE */
 	const struct conf_listener *cl;	/* borrowed */
 };
 /* Binds every listener.tcp.* of the configuration.  Returns 0 or -1. */

@@ -215,6 +215,14 @@ publish_handle(struct conn *c, struct mqtt_packet *pkt)
 		broker->stats.messages_in_qos1++;
 	else
 		broker->stats.messages_in_qos2++;
+	/* [MQTT-3.3.4-6]: only the server sends subscription ids. */
+	if (v5 && MQTT_PROP_HAS(&pub->props,
+	    MQTT_PROP_SUBSCRIPTION_IDENTIFIER)) {
+		broker->stats.protocol_errors++;
+		conn_fail(c, MQTT_RC_PROTOCOL_ERROR,
+		    "subscription identifier in a client's PUBLISH");
+		return;
+	}
 	if (v5 && MQTT_PROP_HAS(&pub->props, MQTT_PROP_TOPIC_ALIAS)) {
 		if (publish_alias(c, pub, &topic, &tlen) == -1)
 			return;

@@ -5,17 +5,32 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
+/*
+ * Client ids are chosen by clients: a per-process random basis keeps them
+ * from aiming at one hash chain.
+ */
+static uint32_t	session_hash_basis;
+
 static uint32_t
 session_hash(const char *s, size_t len)
 {
-	uint32_t	h = 2166136261u;	/* FNV-1a */
+	uint32_t	h;
 	size_t		i;
+
+	if (session_hash_basis == 0) {
+		if (getrandom(&session_hash_basis, sizeof(session_hash_basis),
+		    0) != sizeof(session_hash_basis))
+			session_hash_basis = 2166136261u;
+		session_hash_basis |= 1;	/* never 0 again */
+	}
+	h = session_hash_basis;			/* FNV-1a, seeded */
 
 	for (i = 0; i < len; i++) {
 		h ^= (uint8_t)s[i];
