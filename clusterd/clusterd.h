@@ -45,6 +45,7 @@ struct wire_hdr;
 struct wire_join_req;
 struct wire_leave_req;
 struct wire_reply;
+struct wire_route;
 
 /* Another node, as seen over its link (link.c). */
 struct link_peer {
@@ -82,6 +83,10 @@ struct clusterd {
 	struct membership	*mb;			/* NULL until started */
 	struct link		*link;			/* NULL: no keys */
 	struct raft_uv_transport *transport;		/* Raft's, or NULL */
+	struct discovery	*disc;			/* discovery.c */
+	struct route		*route;			/* route.c */
+	struct forward		*fwd;			/* forward.c */
+	struct owner		*owner;			/* owner.c */
 	bool			 stopping;
 };
 
@@ -149,6 +154,55 @@ void	membership_on_pong(struct clusterd *cd, struct link_peer *p,
 	    uint8_t flags, const char *cluster_id);
 /* Makes sure there is a link to every member (called by link.c). */
 void	membership_touch_peers(struct clusterd *cd);
+/*
+ * True when data_dir holds this node's membership (data_dir/cluster_id and
+ * a Raft log, or committed Raft entries): discovery then does not run.
+ */
+bool	has_membership_stored(struct clusterd *cd);
+/* The cluster id stored in data_dir/cluster_id, "" when none.  Valid until
+ * the membership changes. */
+const char *membership_stored_id(struct clusterd *cd);
+/* True when this node is a member (in the state machine and in Raft's
+ * configuration) of a cluster that has an id. */
+bool	is_membership_joined(struct clusterd *cd);
+/* Number of members this node knows of. */
+size_t	membership_count(struct clusterd *cd);
+/*
+ * Discovery's decisions, while Raft waits for them (first start): join the
+ * cluster cluster_id through the node at address (the outcome comes back
+ * through discovery_on_join_done()), or bootstrap a new cluster of one.
+ * Both return 0, or -1 when Raft is not waiting for discovery.
+ */
+int	membership_discovery_join(struct clusterd *cd, const char *address,
+	    const char *cluster_id);
+int	membership_discovery_bootstrap(struct clusterd *cd);
+
+/*
+ * Routing's view of the members (route.c, forward.c, owner.c).  fn gets
+ * every member, this node included, with borrowed strings.
+ */
+typedef void	(*membership_walk_fn)(struct clusterd *cd, uint64_t id,
+		    const char *name, const char *address, void *arg);
+void	membership_walk(struct clusterd *cd, membership_walk_fn fn,
+	    void *arg);
+bool	is_membership_member(struct clusterd *cd, uint64_t id);
+/* The link to member id (opened if new), NULL for this node, a non-member
+ * or without links. */
+struct link_peer *membership_link(struct clusterd *cd, uint64_t id);
+/* True when this node is on the side of a quorum: it leads, or follows a
+ * leader that still answers over its link (G3). */
+bool	is_membership_majority(struct clusterd *cd);
+bool	is_membership_leader(struct clusterd *cd);
+/* The link to the leader; NULL when we lead or there is none. */
+struct link_peer *membership_leader_link(struct clusterd *cd);
+/*
+ * Proposes buf (raft_malloc'd, padded to a multiple of 8; taken on
+ * success) as one log entry; cb(arg, status) runs when it is committed
+ * (0) or failed.  Returns 0, or -1 when this node does not lead.
+ */
+struct raft_buffer;
+int	membership_apply(struct clusterd *cd, struct raft_buffer *buf,
+	    void (*cb)(void *, int), void *arg);
 
 /* link.c */
 /* Reads the keys and listens on cluster.listen; -1 when there are no keys
@@ -174,6 +228,232 @@ struct link_peer *link_peer_find(struct clusterd *cd, const char *address);
 bool	link_is_up(const struct link_peer *p);
 void	link_metrics(struct clusterd *cd, uint64_t *in, uint64_t *out,
 	    uint64_t *bad, size_t *up);
+
+/* discovery.c: finds the cluster on a node's first start. */
+struct discovery;
+/*
+ * Starts discovery when discovery != none and data_dir holds no
+ * membership (after membership_open): it resolves the seeds, asks them over
+ * the links whether a cluster exists, then joins one or, on the one node
+ * every node picks, bootstraps one.  Also starts the joined/not-joined
+ * reports to mqttd.  Exits with a clear reason on bad settings.
+ */
+void	discovery_start(struct clusterd *cd);
+void	discovery_stop(struct clusterd *cd);
+/* Releases discovery once the loop has ended. */
+void	discovery_free(struct clusterd *cd);
+/* How discovery's join ended (membership.c): rc 0 = joined. */
+void	discovery_on_join_done(struct clusterd *cd, int rc, const char *text);
+/* What discovery waits for, "" when it is not running.  Valid until the
+ * next loop iteration. */
+const char *discovery_why(struct clusterd *cd);
+/* IPC_CS_JOINED and IPC_CS_DISCOVERY as they are now, for the flags of
+ * IPC_CLUSTER_STATE. */
+uint8_t	discovery_state_flags(struct clusterd *cd);
+
+/* The pure parts, for the unit tests. */
+#define DISCOVERY_ADDR_MAX	256
+/*
+ * Writes "host:port" in canonical form into out: a numeric IPv4 or IPv6
+ * host as inet_ntop() writes it (IPv6 in brackets), a name in lower case;
+ * defport when s has no port (0: a port is required).  Returns 0 or -1.
+ */
+int	discovery_canon(const char *s, uint16_t defport, char *out,
+	    size_t outlen);
+/* Orders canonical addresses: IPv4 (by bytes, then port), then IPv6, then
+ * names (strcmp).  Every node orders them the same way. */
+int	discovery_addr_cmp(const char *a, const char *b);
+/*
+ * Splits a seed list ("h:p, h:p" or blank separated) into canonical
+ * addresses (at most max, duplicates dropped).  Returns the count, or -1
+ * with a reason in err.
+ */
+int	discovery_parse_seeds(const char *list,
+	    char (*out)[DISCOVERY_ADDR_MAX], size_t max, char *err,
+	    size_t errlen);
+/*
+ * Splits a StatefulSet pod's hostname "NAME-N[.domain]": name, ordinal
+ * and the domain ("" when the hostname has none).  Returns 0, or -1 when
+ * it does not end in -N.
+ */
+int	discovery_k8s_hostname(const char *hostname, char *name,
+	    size_t namelen, long *ordinal, char *domain, size_t domainlen);
+
+/*
+ * route.c: the route table (which nodes have subscribers for which
+ * filters), the link to mqttd's clusterlink, the cluster state mqttd is
+ * told, and the flush at the end of every loop iteration that route.c,
+ * forward.c and owner.c share.  Design: docs/clustering.md.
+ */
+struct route;
+struct forward;
+struct owner;
+
+/* A set of strings (filters), hashed. */
+struct rset_ent;
+struct rset {
+	struct rset_ent	**tab;
+	size_t		  cap;
+	size_t		  n;
+};
+typedef void	(*rset_walk_fn)(const char *s, size_t len, void *arg);
+/* 1 added, 0 already there; 1 removed, 0 absent.  s is copied. */
+int	rset_add(struct rset *set, const char *s, size_t len);
+int	rset_del(struct rset *set, const char *s, size_t len);
+bool	has_rset(const struct rset *set, const char *s, size_t len);
+/* fn must not change set. */
+void	rset_walk(const struct rset *set, rset_walk_fn fn, void *arg);
+/* Frees everything; set is empty and reusable. */
+void	rset_clear(struct rset *set);
+
+/* Another node's routes as we know them (pure logic, unit-tested). */
+struct rtab {
+	uint64_t	 id;
+	uint64_t	 gen;		/* its clusterd boot id */
+	uint64_t	 seq;		/* last change applied */
+	bool		 synced;	/* a whole set of gen arrived */
+	struct rset	 set;
+	struct rset	 in;		/* a sync arriving in chunks */
+	bool		 in_active;
+	uint64_t	 in_gen;
+	uint64_t	 in_seq;
+	uint64_t	 req_at;	/* last sync request (uv_now) */
+};
+
+/* What a change did, for mqttd: op is IPC_ROUTE_ADD/DEL/RESET. */
+struct rtab_out {
+	void	(*fn)(void *arg, uint8_t op, const char *s, size_t len);
+	void	*arg;
+};
+
+enum rtab_rc {
+	RTAB_OK,		/* applied (or nothing to do) */
+	RTAB_DONE,		/* a whole set replaced the old one */
+	RTAB_NEED_SYNC		/* a gap or another generation: ask */
+};
+
+void	rtab_init(struct rtab *t, uint64_t id);
+void	rtab_clear(struct rtab *t);
+/* Applies a WIRE_ROUTE_DELTA, reporting changes to out (may be NULL). */
+enum rtab_rc rtab_delta(struct rtab *t, const struct wire_route *d,
+	    struct rtab_out *out);
+/* Applies one chunk of a WIRE_ROUTE_SYNC; on the last, reports RESET and
+ * every ADD of the new set. */
+enum rtab_rc rtab_sync(struct rtab *t, const struct wire_route *d,
+	    struct rtab_out *out);
+
+enum link_event {
+	LINK_EV_UP,		/* answers again */
+	LINK_EV_DOWN,		/* silent for LINK_DOWN_MS */
+	LINK_EV_RESTART		/* answers with another boot id */
+};
+
+struct route_stats {
+	uint64_t	 local_msgs;
+	uint64_t	 deltas_sent;
+	uint64_t	 syncs_sent;
+	uint64_t	 syncs_received;
+	uint64_t	 sync_requests;
+	uint64_t	 updates_sent;	/* entries to mqttd */
+	uint64_t	 from_strangers;
+	uint64_t	 bad_frames;
+};
+
+/* Starts route.c, forward.c and owner.c; stop and free them together. */
+void	route_start(struct clusterd *cd);
+void	route_stop(struct clusterd *cd);
+void	route_free(struct clusterd *cd);
+/* Flush at the end of this loop iteration (cheap to call often). */
+void	route_schedule(struct clusterd *cd);
+/* mqttd's clusterlink said hello (IPC_HELLO, daemon "clusterlink"). */
+void	route_on_hello(struct clusterd *cd, const struct ipc_peer *from,
+	    const struct ipc_hello *h);
+/* True when from is the clusterlink; route_seen() notes it is alive. */
+bool	is_route_clusterlink(struct clusterd *cd, const struct ipc_peer *from);
+void	route_seen(struct clusterd *cd);
+bool	is_route_mqttd_up(struct clusterd *cd);
+/* Sends b (an IPC payload of type) to the clusterlink; 0 or -1. */
+int	route_to_mqttd(struct clusterd *cd, unsigned type, const struct buf *b);
+/* IPC_ROUTE_LOCAL from mqttd (v borrowed). */
+void	route_on_local(struct clusterd *cd, const struct ipc_route *v);
+/* WIRE_ROUTE_* from a peer (link.c). */
+void	route_on_wire(struct clusterd *cd, const struct wire_hdr *h,
+	    const uint8_t *p, size_t len);
+/* A link came up, went down or its node restarted (link.c). */
+void	route_on_link(struct clusterd *cd, struct link_peer *p,
+	    enum link_event ev);
+/* IPC_CS_* flags as they are now; whether we serve (G3). */
+uint8_t	route_state_flags(struct clusterd *cd);
+bool	is_route_majority(struct clusterd *cd);
+void	route_stats(struct clusterd *cd, struct route_stats *st,
+	    size_t *local, size_t *remote);
+/* Adds routing's fields to a status object, its counters (route_*,
+ * forward_*, owner_*) to a metrics object (o borrowed). */
+void	route_status(struct clusterd *cd, struct json_t *o);
+void	route_metrics(struct clusterd *cd, struct json_t *o);
+
+/*
+ * forward.c: messages to other nodes' subscribers.  One ordered stream per
+ * peer, numbered per (our boot, its boot), batched into one WIRE_FORWARD
+ * per peer per loop iteration, acknowledged hop by hop and sent again
+ * after a loss; deliveries to mqttd kept until it acknowledges them.
+ */
+struct forward_stats {
+	uint64_t	 forwards;	/* IPC_FORWARD from mqttd */
+	uint64_t	 msgs_out;	/* messages sent to peers (with resends) */
+	uint64_t	 frames_out;
+	uint64_t	 resent;
+	uint64_t	 msgs_in;	/* from peers, taken */
+	uint64_t	 dups_in;
+	uint64_t	 gaps_in;
+	uint64_t	 delivered;	/* IPC_DELIVER to mqttd */
+	uint64_t	 acked;		/* IPC_FORWARD_ACK entries */
+	uint64_t	 gone;		/* completed as not delivered */
+	uint64_t	 dropped_qos0;	/* no link, no mqttd */
+	uint64_t	 pending_out;	/* now: unacknowledged to peers */
+	uint64_t	 pending_in;	/* now: unacknowledged by mqttd */
+};
+
+void	forward_start(struct clusterd *cd);
+void	forward_stop(struct clusterd *cd);
+void	forward_free(struct clusterd *cd);
+void	forward_flush(struct clusterd *cd);
+void	forward_tick(struct clusterd *cd);
+/* IPC_FORWARD / IPC_DELIVER_ACK from mqttd (payload of m). */
+void	forward_on_ipc(struct clusterd *cd, const struct ipc_msg *m);
+/* mqttd's clusterlink came (back) or went. */
+void	forward_on_mqttd(struct clusterd *cd, bool up);
+void	forward_on_wire(struct clusterd *cd, const struct wire_hdr *h,
+	    const uint8_t *p, size_t len);
+void	forward_on_link(struct clusterd *cd, struct link_peer *p,
+	    enum link_event ev);
+void	forward_stats(struct clusterd *cd, struct forward_stats *st);
+
+/*
+ * owner.c: session ownership (one owner node per client id), agreed
+ * through Raft; takeover and the hand-over of sessions between nodes.
+ */
+void	owner_start(struct clusterd *cd);
+void	owner_stop(struct clusterd *cd);
+void	owner_free(struct clusterd *cd);
+void	owner_flush(struct clusterd *cd);
+void	owner_tick(struct clusterd *cd);
+void	owner_on_ipc(struct clusterd *cd, const struct ipc_msg *m);
+void	owner_on_mqttd(struct clusterd *cd, bool up);
+void	owner_on_wire(struct clusterd *cd, const struct wire_hdr *h,
+	    const uint8_t *p, size_t len);
+/* The membership state machine's command for ownership entries; their
+ * layout: u8 version, u8 OWNER_FSM_CMD, u32 n, n x (u64 node, blob client
+ * id), zero padding to 8 bytes. */
+#define OWNER_FSM_CMD	16
+/* Applies one ownership entry (every node, in log order). */
+void	owner_fsm_apply(struct clusterd *cd, const void *p, size_t len);
+/* Appends the ownership map to a snapshot (a tagged optional section)
+ * and reads it back; owner_restore() returns 0, or -1 if malformed. */
+void	owner_snapshot(struct clusterd *cd, struct buf *b);
+int	owner_restore(struct clusterd *cd, struct rbuf *r);
+/* Number of client ids node owns (for cluster show and metrics). */
+size_t	owner_count(struct clusterd *cd, uint64_t node);
 
 /* transport.c */
 /* Returns a new Raft transport over the links; free with transport_free()

@@ -69,6 +69,7 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 	struct ipc_status_req		sreq;
 	struct ipc_cluster_join_req	jreq;
 	struct ipc_cluster_leave_req	lreq;
+	struct ipc_route		rl;
 
 	switch (m->type) {
 	case IPC_HELLO:
@@ -78,6 +79,10 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 			cd->mqttd.peer = m->from;
 			cd->mqttd.has_peer = true;
 			dispatch_seen(cd, &cd->mqttd, h.pid, h.boot_id);
+		} else if (strcmp(h.daemon, "clusterlink") == 0) {
+			/* mqttd's routing link (route.c). */
+			route_on_hello(cd, &m->from, &h);
+			dispatch_seen(cd, &cd->mqttd, 0, 0);
 		}
 		dispatch_hello(cd, &mine);
 		if (ipc_send_hello(cd->router, &m->from, &mine) == 0)
@@ -95,6 +100,10 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 		}
 		if (dispatch_is_peer(&cd->mqttd, &m->from))
 			dispatch_seen(cd, &cd->mqttd, 0, 0);
+		if (is_route_clusterlink(cd, &m->from)) {
+			route_seen(cd);
+			dispatch_seen(cd, &cd->mqttd, 0, 0);
+		}
 		if (ipc_send_heartbeat(cd->router, &m->from, &hb) == 0)
 			cd->counters.ipc_out++;
 		break;
@@ -112,6 +121,31 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 		if (ipc_recv_cluster_leave_req(m, &lreq) == -1)
 			goto bad;
 		membership_ternctl_leave(cd, &m->from, &lreq);
+		break;
+	case IPC_ROUTE_LOCAL:
+		/* Only from the clusterlink that said hello to us: one that
+		 * has not yet noticed our restart sends it all again. */
+		if (!is_route_clusterlink(cd, &m->from))
+			break;
+		if (ipc_dec_route(m->payload, m->len, &rl) == -1)
+			goto bad;
+		route_seen(cd);
+		route_on_local(cd, &rl);
+		ipc_route_free(&rl);
+		break;
+	case IPC_FORWARD:
+	case IPC_DELIVER_ACK:
+		if (!is_route_clusterlink(cd, &m->from))
+			break;
+		route_seen(cd);
+		forward_on_ipc(cd, m);
+		break;
+	case IPC_SESSION_CLAIM:
+	case IPC_SESSION_XFER:
+		if (!is_route_clusterlink(cd, &m->from))
+			break;
+		route_seen(cd);
+		owner_on_ipc(cd, m);
 		break;
 	default:
 		log_warnx("clusterd: unexpected %s on %s",

@@ -130,10 +130,14 @@ link_on_pong(struct clusterd *cd, struct link_peer *p,
     const struct wire_hdr *h, const struct wire_pong *pong)
 {
 	uint64_t	now = uv_now(cd->loop);
+	enum link_event	ev = LINK_EV_UP;
+	bool		tell = !p->up;
 
 	if (p->boot_id != 0 && p->boot_id != h->boot_id) {
 		log_info("link: %s (%s) restarted", p->address, pong->name);
 		transport_peer_down(cd, p, p->node_id);
+		ev = LINK_EV_RESTART;
+		tell = true;
 	}
 	p->node_id = h->node_id;
 	p->boot_id = h->boot_id;
@@ -146,6 +150,11 @@ link_on_pong(struct clusterd *cd, struct link_peer *p,
 		log_info("link: %s (%s) is up", p->address, p->name);
 	}
 	membership_on_pong(cd, p, pong->flags, pong->cluster_id);
+	/* Routing and forwarding: a (re)started or returning peer. */
+	if (tell) {
+		route_on_link(cd, p, ev);
+		forward_on_link(cd, p, ev);
+	}
 }
 
 static void
@@ -248,6 +257,45 @@ link_is_up(const struct link_peer *p)
 	return (p != NULL && p->up);
 }
 
+/*
+ * A Raft stream from a node of another cluster (its pongs carry another
+ * cluster id than ours) is refused: a node never takes part in the Raft of
+ * a cluster it does not belong to, e.g. a node whose stored membership
+ * names addresses that now run another cluster.
+ */
+static bool
+link_is_foreign_raft(struct clusterd *cd, const struct ipc_peer *from,
+    const struct wire_hdr *h, const uint8_t *pl, size_t len)
+{
+	static uint64_t		 warned;
+	struct link		*l = cd->link;
+	struct wire_raft_open	 o;
+	struct wire_raft_close	 cl;
+	struct link_peer	*p;
+	char			 ours[64];
+	uint64_t		 now = uv_now(cd->loop);
+
+	if (wire_dec_raft_open(pl, len, &o) == -1)
+		return (false);		/* transport.c says it is bad */
+	membership_cluster_id(cd, ours, sizeof(ours));
+	p = link_peer_find(cd, o.address);
+	if (p == NULL || !p->up || p->node_id != h->node_id ||
+	    p->cluster_id[0] == '\0' || ours[0] == '\0' ||
+	    strcmp(p->cluster_id, ours) == 0)
+		return (false);
+	if (warned == 0 || now - warned > 10000) {
+		warned = now;
+		log_warnx("link: refused a Raft stream from %s (%s): it is in "
+		    "cluster %s, this node in cluster %s", p->name, o.address,
+		    p->cluster_id, ours);
+	}
+	cl.conn = o.conn;
+	link_begin(cd, &l->out, WIRE_RAFT_CLOSE);
+	wire_enc_raft_close(&l->out, &cl);
+	link_reply(cd, from, &l->out);
+	return (true);
+}
+
 static void
 link_router_cb(void *sock, void *arg)
 {
@@ -291,6 +339,9 @@ link_router_cb(void *sock, void *arg)
 			link_reply(cd, &m.from, &l->out);
 			break;
 		case WIRE_RAFT_OPEN:
+			if (link_is_foreign_raft(cd, &m.from, &h, pl, len))
+				break;
+			/* FALLTHROUGH */
 		case WIRE_RAFT_DATA:
 		case WIRE_RAFT_CLOSE:
 			transport_on_router(cd, &m.from, &h, pl, len);
@@ -304,6 +355,20 @@ link_router_cb(void *sock, void *arg)
 			if (wire_dec_leave_req(pl, len, &lreq) == -1)
 				goto bad;
 			membership_on_leave_req(cd, &m.from, &lreq);
+			break;
+		case WIRE_ROUTE_DELTA:
+		case WIRE_ROUTE_SYNC_REQ:
+		case WIRE_ROUTE_SYNC:
+			route_on_wire(cd, &h, pl, len);
+			break;
+		case WIRE_FORWARD:
+		case WIRE_FORWARD_ACK:
+		case WIRE_FORWARD_NACK:
+			forward_on_wire(cd, &h, pl, len);
+			break;
+		case WIRE_OWNER_REQ:
+		case WIRE_SESSION_XFER:
+			owner_on_wire(cd, &h, pl, len);
 			break;
 		default:
 			goto bad;
@@ -341,6 +406,8 @@ link_ping_cb(uv_timer_t *t)
 			log_warnx("link: %s (%s) is down (no answer for %d "
 			    "ms)", p->address, p->name, LINK_DOWN_MS);
 			transport_peer_down(cd, p, p->node_id);
+			route_on_link(cd, p, LINK_EV_DOWN);
+			forward_on_link(cd, p, LINK_EV_DOWN);
 		}
 	}
 }

@@ -89,6 +89,8 @@ main_stop(struct clusterd *cd)
 	cd->router_w = NULL;
 	ipc_uv_free(cd->store_w);
 	cd->store_w = NULL;
+	discovery_stop(cd);
+	route_stop(cd);
 	membership_stop(cd);
 	link_stop(cd);
 	http_stop(cd);
@@ -161,6 +163,8 @@ main(int argc, char *argv[])
 	membership_start(&cd);
 	link_start(&cd);
 	membership_open(&cd);
+	discovery_start(&cd);
+	route_start(&cd);
 	cd.router_w = ipc_uv_new(cd.loop, cd.router, dispatch_router, &cd);
 	cd.store_w = ipc_uv_new(cd.loop, cd.store, dispatch_store, &cd);
 	http_start(&cd);
@@ -184,9 +188,11 @@ main(int argc, char *argv[])
 
 	uv_run(cd.loop, UV_RUN_DEFAULT);
 
+	route_free(&cd);
 	link_free(&cd);
 	http_free(&cd);
 	membership_free(&cd);
+	discovery_free(&cd);
 	ipc_close(cd.router);
 	ipc_close(cd.store);
 	ipc_ctx_term();

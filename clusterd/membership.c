@@ -86,10 +86,12 @@ struct mb_op {
 	uint64_t	 deadline;
 	uint64_t	 next_try;
 	bool		 waiting_reset;	/* join: Raft is being reset */
+	bool		 internal;	/* discovery's: no ternctl to answer */
+	char		 cluster_id[64];	/* join: expected, "" = any */
 };
 
 enum mb_after { MB_AFTER_NOTHING, MB_AFTER_STOP, MB_AFTER_JOIN,
-    MB_AFTER_ALONE };
+    MB_AFTER_ALONE, MB_AFTER_IDLE };
 
 struct membership {
 	struct clusterd		*cd;
@@ -98,6 +100,10 @@ struct membership {
 	struct raft_fsm		 fsm;
 	char			 dir[4096];
 	char			 nobootstrap[4096];
+	char			 idfile[4096];	/* data_dir/cluster_id */
+	char			 stored_id[64];	/* "" = none */
+	bool			 bootstrap_now;	/* discovery says so */
+	bool			 discovering;	/* Raft waits for it */
 	bool			 running;	/* raft_start done */
 	bool			 closing;
 	enum mb_after		 after;
@@ -122,6 +128,10 @@ struct membership {
 	struct mb_job		*job;
 	bool			 fixing;	/* a reconcile apply is out */
 	struct raft_apply	 fix_apply;
+	struct raft_barrier	 barrier;	/* see mb_is_caught_up() */
+	bool			 barrier_out;
+	uint64_t		 barrier_term;	/* term it was asked in */
+	uint64_t		 caught_up_term; /* applied all */
 	struct raft_transfer	 transfer;
 	bool			 transferring;
 	struct mb_op		 op;
@@ -266,6 +276,11 @@ mb_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *rb,
 	rbuf_init(&r, rb->base, rb->len);
 	version = rbuf_u8(&r);
 	cmd = rbuf_u8(&r);
+	/* Session ownership has entries of its own (owner.c). */
+	if (version == MB_FSM_VERSION && cmd == OWNER_FSM_CMD) {
+		owner_fsm_apply(cd, rb->base, rb->len);
+		return (0);
+	}
 	n.id = rbuf_u64(&r);
 	if ((p = rbuf_blob(&r, &len, sizeof(n.name) - 1)) != NULL &&
 	    ipc_copy_name(n.name, sizeof(n.name), p, len) == -1)
@@ -332,6 +347,7 @@ mb_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 		buf_add_str(&b, mb->nodes[i].address);
 		buf_add_u8(&b, mb->nodes[i].leaving ? 1 : 0);
 	}
+	owner_snapshot(mb->cd, &b);	/* optional section, owner.c */
 	while (b.len % 8 != 0)
 		buf_add_u8(&b, 0);
 	if ((*bufs = raft_malloc(sizeof(**bufs))) == NULL ||
@@ -379,6 +395,8 @@ mb_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *rb)
 		n.leaving = rbuf_u8(&r) != 0;
 		mb_fsm_put(mb, &n);
 	}
+	if (!r.err && owner_restore(mb->cd, &r) == -1)
+		goto out;
 	if (!r.err && rbuf_left(&r) < 8)
 		while (rbuf_left(&r) > 0)
 			if (rbuf_u8(&r) != 0)
@@ -448,6 +466,93 @@ mb_wipe(const char *dir)
 	closedir(d);
 }
 
+/* Forgets the stored cluster id (this node was removed from it). */
+static void
+mb_forget_id(struct membership *mb)
+{
+	if (unlink(mb->idfile) == -1 && errno != ENOENT)
+		log_warn("membership: unlink %s", mb->idfile);
+	mb->stored_id[0] = '\0';
+}
+
+/* Reads data_dir/cluster_id into mb->stored_id ("" when absent). */
+static void
+mb_load_id(struct membership *mb)
+{
+	char	 line[128];
+	FILE	*f;
+	size_t	 n;
+
+	mb->stored_id[0] = '\0';
+	if ((f = fopen(mb->idfile, "r")) == NULL) {
+		if (errno != ENOENT)
+			fatal("membership: %s", mb->idfile);
+		return;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0 || n >= sizeof(mb->stored_id))
+		fatalx("membership: %s: not a cluster id", mb->idfile);
+	memcpy(mb->stored_id, line, n + 1);
+}
+
+/* Stores the cluster id this node is a member of (write, fsync,
+ * rename), so that it never joins another one by discovery. */
+static void
+mb_store_id(struct membership *mb)
+{
+	char	 tmp[4200];
+	FILE	*f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", mb->idfile);
+	if ((f = fopen(tmp, "w")) == NULL ||
+	    fprintf(f, "%s\n", mb->cluster_id) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
+		log_warn("membership: write %s", tmp);
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, mb->idfile) == -1) {
+		log_warn("membership: rename %s", tmp);
+		return;
+	}
+	if (mb->stored_id[0] != '\0')
+		log_info("membership: cluster id %s replaces %s in %s",
+		    mb->cluster_id, mb->stored_id, mb->idfile);
+	else
+		log_info("membership: stored cluster id %s in %s",
+		    mb->cluster_id, mb->idfile);
+	snprintf(mb->stored_id, sizeof(mb->stored_id), "%s", mb->cluster_id);
+}
+
+/* True when dir holds Raft data: any file at all (any), or else a closed
+ * segment or a snapshot (entries that were committed). */
+static bool
+mb_dir_has_log(const char *dir, bool any)
+{
+	DIR		*d;
+	struct dirent	*e;
+	bool		 found = false;
+
+	if ((d = opendir(dir)) == NULL)
+		return (false);
+	while (!found && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (any || strncmp(e->d_name, "snapshot-", 9) == 0 ||
+		    (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+		    strchr(e->d_name, '-') != NULL))
+			found = true;
+	}
+	closedir(d);
+	return (found);
+}
+
 static void
 mb_raft_open(struct membership *mb, bool may_bootstrap)
 {
@@ -483,8 +588,10 @@ mb_raft_open(struct membership *mb, bool may_bootstrap)
 	raft_set_pre_vote(&mb->raft, true);
 	raft_set_snapshot_threshold(&mb->raft, 256);
 	raft_set_snapshot_trailing(&mb->raft, 64);
-	if (may_bootstrap && cd->conf.discovery == CONF_DISCOVERY_NONE &&
-	    access(mb->nobootstrap, F_OK) == -1) {
+	if (mb->bootstrap_now || (may_bootstrap &&
+	    cd->conf.discovery == CONF_DISCOVERY_NONE &&
+	    access(mb->nobootstrap, F_OK) == -1)) {
+		mb->bootstrap_now = false;
 		raft_configuration_init(&conf);
 		if (raft_configuration_add(&conf, cd->node_id,
 		    cd->conf.cluster_advertise, RAFT_VOTER) != 0)
@@ -501,12 +608,14 @@ mb_raft_open(struct membership *mb, bool may_bootstrap)
 	if ((rv = raft_start(&mb->raft)) != 0)
 		fatalx("membership: raft_start: %s", raft_errmsg(&mb->raft));
 	mb->running = true;
+	mb->caught_up_term = 0;
 	mb->last_state = -1;
 	mb->last_leader = 0;
 	mb->leaderless_since = uv_now(cd->loop);
 }
 
 static void	mb_poll_cb(uv_timer_t *t);
+static bool	mb_is_caught_up(struct membership *mb);
 static void	mb_op_finish(struct membership *mb, int rc, const char *text);
 
 static void
@@ -540,9 +649,26 @@ mb_raft_closed(struct raft *r)
 	case MB_AFTER_ALONE:
 		mb_wipe(mb->dir);
 		unlink(mb->nobootstrap);
+		mb_forget_id(mb);
+		if (cd->conf.discovery != CONF_DISCOVERY_NONE) {
+			/* Discovery would only put it back at once: it
+			 * stays out until clusterd starts again. */
+			mb->discovering = true;
+			log_warnx("membership: this node is in no cluster "
+			    "now; it stays out of every cluster until "
+			    "clusterd restarts (discovery runs then)");
+			break;
+		}
 		mb_raft_open(mb, true);
 		log_info("membership: this node left its cluster and runs "
 		    "alone now");
+		break;
+	case MB_AFTER_IDLE:
+		/* A join by discovery failed: no Raft until it tries
+		 * again. */
+		mb_wipe(mb->dir);
+		unlink(mb->nobootstrap);
+		log_info("membership: raft closed; discovery goes on");
 		break;
 	case MB_AFTER_STOP:
 	default:
@@ -591,6 +717,9 @@ membership_start(struct clusterd *cd)
 	snprintf(mb->dir, sizeof(mb->dir), "%s/raft", cd->conf.data_dir);
 	snprintf(mb->nobootstrap, sizeof(mb->nobootstrap),
 	    "%s/raft.joining", cd->conf.data_dir);
+	snprintf(mb->idfile, sizeof(mb->idfile), "%s/cluster_id",
+	    cd->conf.data_dir);
+	mb_load_id(mb);
 	uv_timer_init(cd->loop, &mb->poll);
 	mb->poll.data = mb;
 	uv_timer_init(cd->loop, &mb->closer);
@@ -727,6 +856,21 @@ mb_job_new(struct membership *mb, enum mb_job_kind kind,
 	return (j);
 }
 
+/* True when member o is gone and req is its successor: same name and
+ * address, and whatever answers at that address is not o (or nothing
+ * does). */
+static bool
+mb_is_replaced(struct membership *mb, const struct mb_node *o,
+    const struct wire_join_req *req)
+{
+	struct link_peer	*p;
+
+	if (o->id == mb->cd->node_id || strcmp(o->address, req->address) != 0)
+		return (false);
+	p = link_peer_find(mb->cd, o->address);
+	return (p == NULL || !link_is_up(p) || p->node_id != o->id);
+}
+
 void
 membership_on_join_req(struct clusterd *cd, const struct ipc_peer *from,
     const struct wire_join_req *req)
@@ -738,11 +882,32 @@ membership_on_join_req(struct clusterd *cd, const struct ipc_peer *from,
 
 	if (mb == NULL || mb_redirect(mb, from, req->req))
 		return;
+	if (!mb_is_caught_up(mb)) {
+		mb_reply(mb, from, req->req, WIRE_RC_RETRY,
+		    "the leader is catching up with its log");
+		return;
+	}
 	if (req->cluster_id[0] != '\0' &&
 	    strcmp(req->cluster_id, mb->cluster_id) != 0) {
 		snprintf(why, sizeof(why), "%s belongs to cluster %s, this is "
 		    "cluster %s", req->name, req->cluster_id, mb->cluster_id);
 		mb_reply(mb, from, req->req, WIRE_RC_ERROR, why);
+		return;
+	}
+	if ((o = mb_node_by_name(mb, req->name)) != NULL &&
+	    o->id != req->node_id && mb_is_replaced(mb, o, req)) {
+		/* It came back with an empty data_dir (a new node id) at
+		 * the same address: the old member goes first. */
+		if (mb->job == NULL && !mb->transferring) {
+			log_info("membership: %s (%s) came back as a new node "
+			    "(id %016" PRIx64 ", was %016" PRIx64 "): "
+			    "removing the old member first", req->name,
+			    req->address, req->node_id, o->id);
+			j = mb_job_new(mb, MB_JOB_LEAVE, NULL, 0);
+			j->node = *o;
+		}
+		mb_reply(mb, from, req->req, WIRE_RC_RETRY,
+		    "replacing the old member of that name first");
 		return;
 	}
 	if ((o = mb_node_by_name(mb, req->name)) != NULL &&
@@ -986,6 +1151,39 @@ mb_job_step(struct membership *mb)
 }
 
 static void
+mb_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct membership	*mb = req->data;
+
+	mb->barrier_out = false;
+	if (status == 0)
+		mb->caught_up_term = mb->barrier_term;
+}
+
+/*
+ * True once this leader has applied every entry of its log.  A node that
+ * restarts replays its log only as entries get committed again, so a new
+ * leader's state machine can lag: without this, it would see no cluster id
+ * yet and make a second one (seen after restarting a whole cluster).  A
+ * barrier per term tells when it has caught up.
+ */
+static bool
+mb_is_caught_up(struct membership *mb)
+{
+	if (!mb_is_leader(mb))
+		return (false);
+	if (mb->caught_up_term == mb->raft.current_term)
+		return (true);
+	if (!mb->barrier_out) {
+		mb->barrier.data = mb;
+		mb->barrier_term = mb->raft.current_term;
+		if (raft_barrier(&mb->raft, &mb->barrier, mb_barrier_cb) == 0)
+			mb->barrier_out = true;
+	}
+	return (false);
+}
+
+static void
 mb_fix_cb(struct raft_apply *req, int status, void *result)
 {
 	struct membership	*mb = req->data;
@@ -1022,7 +1220,8 @@ mb_reconcile(struct membership *mb)
 	char			 id[40];
 	unsigned		 i;
 
-	if (!mb_is_leader(mb) || mb->fixing || mb->job != NULL)
+	if (!mb_is_leader(mb) || mb->fixing || mb->job != NULL ||
+	    !mb_is_caught_up(mb))
 		return;
 	if (mb->cluster_id[0] == '\0') {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -1066,6 +1265,19 @@ mb_op_finish(struct membership *mb, int rc, const char *text)
 {
 	struct ipc_cluster_rep	rep = { 0 };
 
+	if (mb->op.internal) {
+		/* Discovery's join: a failure closes Raft again and
+		 * discovery tries anew. */
+		if (rc != 0 && mb->running &&
+		    mb_role(mb, mb->cd->node_id) == -1) {
+			mb->discovering = true;
+			mb_raft_close(mb, MB_AFTER_IDLE);
+		}
+		memset(&mb->op, 0, sizeof(mb->op));
+		discovery_on_join_done(mb->cd, rc, text);
+		return;
+	}
+
 	rep.id = mb->op.ipc_id;
 	rep.rc = rc;
 	rep.text = (char *)text;
@@ -1096,7 +1308,9 @@ mb_op_busy(struct membership *mb, const struct ipc_peer *to, uint32_t id)
 		return (false);
 	rep.id = id;
 	rep.rc = -1;
-	rep.text = mb->cd->link == NULL ?
+	rep.text = mb->discovering ? "discovery is running on this node "
+	    "(ternctl cluster show says what it waits for); a join by hand "
+	    "needs discovery = none" : mb->cd->link == NULL ?
 	    "links to other nodes are off: this node has no cluster keys "
 	    "(cluster.key_dir; ternctl keys create DIR)" :
 	    "another cluster join or leave is running on this node";
@@ -1209,6 +1423,8 @@ mb_op_send(struct membership *mb, uint64_t now)
 		memset(&j, 0, sizeof(j));
 		j.req = mb->op.req;
 		j.node_id = cd->node_id;
+		snprintf(j.cluster_id, sizeof(j.cluster_id), "%s",
+		    mb->op.cluster_id);
 		snprintf(j.name, sizeof(j.name), "%s", cd->conf.nodename);
 		snprintf(j.address, sizeof(j.address), "%s",
 		    cd->conf.cluster_advertise);
@@ -1348,6 +1564,9 @@ mb_poll_cb(uv_timer_t *t)
 		}
 		mb_reconcile(mb);
 		mb_job_step(mb);
+		if (is_membership_joined(cd) &&
+		    strcmp(mb->stored_id, mb->cluster_id) != 0)
+			mb_store_id(mb);
 		if (mb->removed_at != 0 &&
 		    now - mb->removed_at > MB_LEFT_GRACE_MS &&
 		    mb_node_by_id(mb, cd->node_id) == NULL &&
@@ -1463,6 +1682,9 @@ membership_status(struct clusterd *cd, json_t *o)
 	    json_null());
 	json_object_set_new(o, "links", json_string(cd->link ? "on" :
 	    "off (no keys)"));
+	json_object_set_new(o, "joined",
+	    json_boolean(is_membership_joined(cd)));
+	json_object_set_new(o, "discovery", json_string(discovery_why(cd)));
 }
 
 void
@@ -1558,6 +1780,9 @@ membership_show(struct clusterd *cd)
 	free(sorted);
 	o = json_object();
 	json_object_set_new(o, "cluster_id", json_string(mb->cluster_id));
+	json_object_set_new(o, "joined",
+	    json_boolean(is_membership_joined(cd)));
+	json_object_set_new(o, "discovery", json_string(discovery_why(cd)));
 	json_object_set_new(o, "nodes", nodes);
 	return (o);
 }
@@ -1565,7 +1790,96 @@ membership_show(struct clusterd *cd)
 void
 membership_open(struct clusterd *cd)
 {
-	mb_open_first(cd->mb);
+	struct membership	*mb = cd->mb;
+
+	if (cd->conf.discovery != CONF_DISCOVERY_NONE &&
+	    !has_membership_stored(cd)) {
+		/* First start: Raft opens once discovery has chosen to
+		 * join a cluster or to bootstrap one. */
+		mb->discovering = true;
+		uv_timer_start(&mb->poll, mb_poll_cb, MB_POLL_MS, MB_POLL_MS);
+		return;
+	}
+	mb_open_first(mb);
+}
+
+bool
+has_membership_stored(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+
+	if (mb->stored_id[0] != '\0')
+		return (mb_dir_has_log(mb->dir, true));
+	/* Written before data_dir/cluster_id existed, or stopped between
+	 * joining and storing the id: committed entries count. */
+	return (mb_dir_has_log(mb->dir, false));
+}
+
+const char *
+membership_stored_id(struct clusterd *cd)
+{
+	return (cd->mb->stored_id);
+}
+
+bool
+is_membership_joined(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+
+	return (mb != NULL && mb->running && !mb->closing &&
+	    mb->cluster_id[0] != '\0' &&
+	    mb_node_by_id(mb, cd->node_id) != NULL &&
+	    mb_role(mb, cd->node_id) != -1);
+}
+
+size_t
+membership_count(struct clusterd *cd)
+{
+	return (cd->mb != NULL ? cd->mb->nnodes : 0);
+}
+
+int
+membership_discovery_join(struct clusterd *cd, const char *address,
+    const char *cluster_id)
+{
+	struct membership	*mb = cd->mb;
+	FILE			*f;
+
+	if (!mb->discovering || mb->running || mb->closing ||
+	    mb->op.kind != MB_OP_NONE || cd->link == NULL)
+		return (-1);
+	memset(&mb->op, 0, sizeof(mb->op));
+	mb->op.kind = MB_OP_JOIN;
+	mb->op.internal = true;
+	snprintf(mb->op.target, sizeof(mb->op.target), "%s", address);
+	snprintf(mb->op.cluster_id, sizeof(mb->op.cluster_id), "%s",
+	    cluster_id);
+	mb->op.deadline = uv_now(cd->loop) + MB_OP_TIMEOUT_MS;
+	/* Start empty; the leader we join fills the log. */
+	mb_wipe(mb->dir);
+	if ((f = fopen(mb->nobootstrap, "w")) != NULL)
+		fclose(f);
+	mb->discovering = false;
+	mb_raft_open(mb, false);
+	log_info("membership: joining cluster %s through %s", cluster_id,
+	    address);
+	return (0);
+}
+
+int
+membership_discovery_bootstrap(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+
+	if (!mb->discovering || mb->running || mb->closing ||
+	    mb->op.kind != MB_OP_NONE)
+		return (-1);
+	mb_wipe(mb->dir);
+	unlink(mb->nobootstrap);
+	mb->discovering = false;
+	mb->bootstrap_now = true;
+	mb_raft_open(mb, true);
+	return (0);
 }
 
 void
@@ -1580,4 +1894,123 @@ membership_free(struct clusterd *cd)
 	buf_free(&mb->out);
 	free(mb);
 	cd->mb = NULL;
+}
+
+/* ------------------------------------- routing's view (route.c etc.) */
+
+void
+membership_walk(struct clusterd *cd, membership_walk_fn fn, void *arg)
+{
+	struct membership	*mb = cd->mb;
+	size_t			 i;
+
+	if (mb == NULL)
+		return;
+	for (i = 0; i < mb->nnodes; i++)
+		fn(cd, mb->nodes[i].id, mb->nodes[i].name,
+		    mb->nodes[i].address, arg);
+}
+
+bool
+is_membership_member(struct clusterd *cd, uint64_t id)
+{
+	return (cd->mb != NULL && mb_node_by_id(cd->mb, id) != NULL);
+}
+
+struct link_peer *
+membership_link(struct clusterd *cd, uint64_t id)
+{
+	struct mb_node	*n;
+
+	if (cd->mb == NULL || id == cd->node_id ||
+	    (n = mb_node_by_id(cd->mb, id)) == NULL)
+		return (NULL);
+	return (link_peer_get(cd, n->address));
+}
+
+bool
+is_membership_majority(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+	struct mb_node		*n;
+	raft_id			 id = 0;
+	const char		*addr = NULL;
+	int			 state;
+
+	if (mb == NULL || !mb->running || mb->closing)
+		return (false);
+	state = raft_state(&mb->raft);
+	if (state == RAFT_LEADER)
+		return (true);	/* libraft steps down without a quorum */
+	if (state != RAFT_FOLLOWER)
+		return (false);
+	raft_leader(&mb->raft, &id, &addr);
+	if (id == 0)
+		return (false);
+	/* A standby never stands for election and keeps the leader it
+	 * knew: also ask whether that leader still answers. */
+	n = mb_node_by_id(mb, id);
+	return (n != NULL && link_is_up(link_peer_find(cd, n->address)));
+}
+
+/*
+ * Proposes the entry buf (raft_malloc'd, padded to 8 bytes; taken on
+ * success) on the leader; cb(arg, status) runs once it is committed or
+ * failed.  Returns 0, or -1 when this node does not lead (buf untouched).
+ */
+struct mb_apply {
+	struct raft_apply	 req;
+	void			(*cb)(void *, int);
+	void			*arg;
+};
+
+static void
+mb_apply_cb(struct raft_apply *req, int status, void *result)
+{
+	struct mb_apply	*a = req->data;
+
+	if (a->cb != NULL)
+		a->cb(a->arg, status);
+	free(a);
+}
+
+int
+membership_apply(struct clusterd *cd, struct raft_buffer *buf,
+    void (*cb)(void *, int), void *arg)
+{
+	struct membership	*mb = cd->mb;
+	struct mb_apply		*a;
+
+	if (mb == NULL || !mb_is_leader(mb))
+		return (-1);
+	a = xcalloc(1, sizeof(*a));
+	a->req.data = a;
+	a->cb = cb;
+	a->arg = arg;
+	if (raft_apply(&mb->raft, &a->req, buf, 1, mb_apply_cb) != 0) {
+		free(a);
+		return (-1);
+	}
+	return (0);
+}
+
+bool
+is_membership_leader(struct clusterd *cd)
+{
+	return (cd->mb != NULL && mb_is_leader(cd->mb));
+}
+
+struct link_peer *
+membership_leader_link(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+	raft_id			 id = 0;
+	const char		*addr = NULL;
+
+	if (mb == NULL || !mb->running || mb->closing)
+		return (NULL);
+	raft_leader(&mb->raft, &id, &addr);
+	if (id == 0 || id == cd->node_id)
+		return (NULL);
+	return (membership_link(cd, id));
 }

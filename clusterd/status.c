@@ -34,6 +34,7 @@ status_daemon(struct clusterd *cd)
 	json_object_set_new(o, "storaged", json_string(
 	    status_is_daemon_up(cd, &cd->storaged) ? "up" : "down"));
 	membership_status(cd, o);
+	route_status(cd, o);
 	return (o);
 }
 
@@ -56,6 +57,7 @@ status_metrics(struct clusterd *cd)
 	json_object_set_new(o, "storaged_up",
 	    json_integer(status_is_daemon_up(cd, &cd->storaged)));
 	membership_metrics(cd, o);
+	route_metrics(cd, o);
 	return (o);
 }
 

@@ -281,6 +281,94 @@ conf_parse_line(struct conf *c, char *line, char *why, size_t whylen)
 	return (-1);
 }
 
+/* "host", "host:port" or "[v6]:port" where a port may be left out. */
+static int
+conf_check_host(const char *s, bool need_port)
+{
+	char		host[256], why[256];
+	uint16_t	port;
+
+	if (*s == '\0')
+		return (-1);
+	if (!need_port && s[0] != '[' && strchr(s, ':') == NULL)
+		return (strlen(s) < sizeof(host) ? 0 : -1);
+	if (conf_split_hostport(s, host, sizeof(host), &port, why,
+	    sizeof(why)) == -1 || host[0] == '\0' || port == 0)
+		return (-1);
+	return (0);
+}
+
+/* The discovery keys hold together (clusterd checks the rest at its first
+ * start: names that do not resolve, a hostname that is not NAME-N). */
+static int
+conf_check_discovery(const struct conf *c, char *why, size_t whylen)
+{
+	const char	*p, *seed;
+	char		 one[300];
+	size_t		 n, count = 0;
+
+	if (c->discovery == CONF_DISCOVERY_NONE)
+		return (0);
+	if (conf_check_host(c->cluster_advertise, true) == -1) {
+		snprintf(why, whylen, "discovery needs a cluster.advertise "
+		    "other nodes can reach, not \"%s\"",
+		    c->cluster_advertise);
+		return (-1);
+	}
+	switch (c->discovery) {
+	case CONF_DISCOVERY_STATIC:
+		for (p = c->discovery_static_seeds; p != NULL && *p != '\0';
+		    p += n) {
+			p += strspn(p, ", \t");
+			if ((n = strcspn(p, ", \t")) == 0)
+				break;
+			snprintf(one, sizeof(one), "%.*s", (int)n, p);
+			if (n >= sizeof(one) || conf_check_host(one, true)) {
+				snprintf(why, whylen, "discovery.static.seeds: "
+				    "\"%s\" is not host:port", one);
+				return (-1);
+			}
+			count++;
+		}
+		if (count == 0) {
+			snprintf(why, whylen, "discovery = static needs "
+			    "discovery.static.seeds (host:port, ...)");
+			return (-1);
+		}
+		break;
+	case CONF_DISCOVERY_DNS:
+		if (c->discovery_dns_name == NULL) {
+			snprintf(why, whylen, "discovery = dns needs "
+			    "discovery.dns.name");
+			return (-1);
+		}
+		/* FALLTHROUGH */
+	case CONF_DISCOVERY_K8S:
+		if (c->discovery_dns_name != NULL &&
+		    conf_check_host(c->discovery_dns_name, false) == -1) {
+			snprintf(why, whylen, "discovery.dns.name: \"%s\" is "
+			    "not a name or name:port", c->discovery_dns_name);
+			return (-1);
+		}
+		if ((seed = c->discovery_k8s_seed_node) != NULL &&
+		    c->discovery == CONF_DISCOVERY_K8S) {
+			if (strchr(seed, '@') != NULL)
+				seed = strchr(seed, '@') + 1;
+			if (conf_check_host(seed, false) == -1) {
+				snprintf(why, whylen, "discovery.k8s."
+				    "seed_node: \"%s\" is not "
+				    "tern@host[:port] or host:port",
+				    c->discovery_k8s_seed_node);
+				return (-1);
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	return (0);
+}
+
 int
 conf_parse(struct conf *c, const char *name, const char *text, char *err,
     size_t errlen)
@@ -310,17 +398,8 @@ conf_parse(struct conf *c, const char *name, const char *text, char *err,
 			return (-1);
 		p += n + (nl ? 1 : 0);
 	}
-	if (c->discovery == CONF_DISCOVERY_STATIC &&
-	    (c->discovery_static_seeds == NULL ||
-	    *c->discovery_static_seeds == '\0')) {
-		snprintf(err, errlen, "%s: discovery = static needs "
-		    "discovery.static.seeds", name);
-		return (-1);
-	}
-	if (c->discovery == CONF_DISCOVERY_DNS &&
-	    c->discovery_dns_name == NULL) {
-		snprintf(err, errlen, "%s: discovery = dns needs "
-		    "discovery.dns.name", name);
+	if (conf_check_discovery(c, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, why);
 		return (-1);
 	}
 	return (0);

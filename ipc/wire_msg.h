@@ -23,7 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION		1	/* bump on any change to this file */
+#include "ipc/msg_cluster.h"
+
+#define WIRE_VERSION		2	/* bump on any change to this file */
 #define WIRE_VERSION_MIN	1	/* oldest version still accepted */
 #define WIRE_HDR_LEN		20
 
@@ -35,7 +37,16 @@
 	X(WIRE_RAFT_CLOSE,	"either side: close a Raft stream")	\
 	X(WIRE_JOIN_REQ,	"joining node -> leader: add me")	\
 	X(WIRE_LEAVE_REQ,	"node -> leader: remove node NAME")	\
-	X(WIRE_REPLY,		"leader -> node: outcome of a request")
+	X(WIRE_REPLY,		"leader -> node: outcome of a request")	\
+	/* version 2: routing, forwarding, ownership (issue 4) */	\
+	X(WIRE_ROUTE_DELTA,	"node -> node: changes of its routes")	\
+	X(WIRE_ROUTE_SYNC_REQ,	"node -> node: send me all your routes") \
+	X(WIRE_ROUTE_SYNC,	"node -> node: all its routes")		\
+	X(WIRE_FORWARD,		"node -> node: messages for its clients") \
+	X(WIRE_FORWARD_ACK,	"node -> node: forwarded messages done") \
+	X(WIRE_FORWARD_NACK,	"node -> node: a gap, send again from seq") \
+	X(WIRE_OWNER_REQ,	"node -> leader: commit my session claims") \
+	X(WIRE_SESSION_XFER,	"old owner -> new owner: a session")
 
 enum wire_type {
 	WIRE_NONE = 0,
@@ -124,7 +135,79 @@ struct wire_reply {
 	char		 cluster_id[64];
 };
 
+/*
+ * WIRE_ROUTE_DELTA and WIRE_ROUTE_SYNC: the sender's own routes (filters
+ * with subscribers on its node), numbered per generation (gen: the
+ * sender's clusterd boot id).  A DELTA with entries is change number seq;
+ * one without entries says "I am at seq" (a receiver behind asks for a
+ * SYNC).  A SYNC is the whole set as of seq, in chunks (FIRST ... LAST);
+ * its entries are all WIRE_ROUTE_ADD.
+ */
+#define WIRE_ROUTE_ADD		1
+#define WIRE_ROUTE_DEL		2
+#define WIRE_ROUTE_F_FIRST	0x01
+#define WIRE_ROUTE_F_LAST	0x02
+#define WIRE_ROUTE_FILTER_MAX	65535
+#define WIRE_LIST_MAX		(1024 * 1024)
+
+struct wire_route_ent {
+	uint8_t		 op;
+	const uint8_t	*filter;	/* into the frame */
+	size_t		 len;
+};
+
+struct wire_route {
+	uint64_t		 gen;
+	uint64_t		 seq;
+	uint8_t			 flags;		/* SYNC: WIRE_ROUTE_F_* */
+	uint32_t		 n;
+	struct wire_route_ent	*ents;		/* wire_route_free() */
+};
+
+/* WIRE_ROUTE_SYNC_REQ: what the asker has of the receiver's routes. */
+struct wire_route_sync_req {
+	uint64_t	 gen;
+	uint64_t	 seq;
+};
+
+/*
+ * WIRE_FORWARD: messages for the receiver's subscribers, for its
+ * incarnation to_boot (a frame for an earlier one is dropped).  Numbered
+ * messages (seq > 0) form one ordered stream per sender boot and receiver
+ * boot: the receiver takes seq n only after n - 1, acknowledges each
+ * (WIRE_FORWARD_ACK) once its mqttd has, and asks for the rest again after
+ * a gap (WIRE_FORWARD_NACK).  seq 0: QoS 0, not acknowledged.  Each
+ * message is u64 seq, a target list and a body (ipc/msg_cluster.h's
+ * ipc_enc_fwd_targets(..., false) and ipc_enc_store_body()).
+ */
+struct wire_forward {
+	uint64_t	 to_boot;
+	uint32_t	 n;
+	const uint8_t	*msgs;		/* the n messages, into the frame */
+	size_t		 len;
+};
+
+struct wire_forward_ack {
+	uint64_t		 to_boot;	/* the original sender's boot */
+	uint32_t		 n;
+	struct ipc_ack_ent	*ents;	/* id = seq; wire_forward_ack_free() */
+};
+
+struct wire_forward_nack {
+	uint64_t	 to_boot;
+	uint64_t	 seq;		/* send again from this one */
+};
+
+/* WIRE_OWNER_REQ: the sender claims these client ids (to the leader). */
+struct wire_owner_req {
+	uint32_t		 n;
+	struct ipc_bytes	*ids;		/* wire_owner_req_free() */
+};
+
 struct buf;
+struct rbuf;
+struct ipc_fwd_target;
+struct ipc_store_body;
 
 /* Returns the name of type ("WIRE_PING"), or "WIRE_UNKNOWN". */
 const char	*wire_type_name(unsigned type);
@@ -164,5 +247,45 @@ int	wire_dec_leave_req(const uint8_t *p, size_t len,
 	    struct wire_leave_req *v);
 void	wire_enc_reply(struct buf *b, const struct wire_reply *v);
 int	wire_dec_reply(const uint8_t *p, size_t len, struct wire_reply *v);
+void	wire_enc_route(struct buf *b, const struct wire_route *v);
+/* WIRE_ROUTE_DELTA and WIRE_ROUTE_SYNC; filters point into p. */
+int	wire_dec_route(const uint8_t *p, size_t len, struct wire_route *v);
+void	wire_route_free(struct wire_route *v);
+void	wire_enc_route_sync_req(struct buf *b,
+	    const struct wire_route_sync_req *v);
+int	wire_dec_route_sync_req(const uint8_t *p, size_t len,
+	    struct wire_route_sync_req *v);
+/* Starts a WIRE_FORWARD payload for to_boot with room for the count;
+ * append each message with wire_add_forward_msg(), then set the count
+ * with wire_end_forward(). */
+size_t	wire_begin_forward(struct buf *b, uint64_t to_boot);
+void	wire_add_forward_msg(struct buf *b, uint64_t seq,
+	    const uint8_t *targets, size_t tlen, const uint8_t *body,
+	    size_t blen);
+void	wire_end_forward(struct buf *b, size_t at, uint32_t n);
+/* Checks the whole frame (every message) and fills v. */
+int	wire_dec_forward(const uint8_t *p, size_t len, struct wire_forward *v);
+/*
+ * The next message of a checked WIRE_FORWARD (r over v->msgs, v->len):
+ * its seq and the spans of its encoded targets and body (into the frame).
+ * Returns 1, or 0 at the end.
+ */
+int	wire_next_forward_msg(struct rbuf *r, uint64_t *seq,
+	    const uint8_t **targets, size_t *tlen, const uint8_t **body,
+	    size_t *blen);
+void	wire_enc_forward_ack(struct buf *b, const struct wire_forward_ack *v);
+int	wire_dec_forward_ack(const uint8_t *p, size_t len,
+	    struct wire_forward_ack *v);
+void	wire_forward_ack_free(struct wire_forward_ack *v);
+void	wire_enc_forward_nack(struct buf *b,
+	    const struct wire_forward_nack *v);
+int	wire_dec_forward_nack(const uint8_t *p, size_t len,
+	    struct wire_forward_nack *v);
+void	wire_enc_owner_req(struct buf *b, const struct wire_owner_req *v);
+int	wire_dec_owner_req(const uint8_t *p, size_t len,
+	    struct wire_owner_req *v);
+void	wire_owner_req_free(struct wire_owner_req *v);
+/* WIRE_SESSION_XFER carries an IPC_SESSION_XFER payload as it is
+ * (ipc_enc_xfer/ipc_dec_xfer, node = the sender). */
 
 #endif

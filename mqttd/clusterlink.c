@@ -35,7 +35,7 @@
 #endif
 
 #define CL_TICK_MS	100
-#define CL_HB_MS	1000
+#define CL_HB_MS	1000	/* HELLO while up */
 #define CL_HELLO_MS	250
 #define CL_DEAD_MS	3000
 #define CL_RECV_MAX	256
@@ -96,9 +96,7 @@ struct clusterlink {
 	uint64_t		 boot_id;	/* clusterd's; 0 = unknown */
 	uint64_t		 my_boot;
 	uint64_t		 last_heard;
-	uint64_t		 last_hb;
 	uint64_t		 last_hello;
-	uint64_t		 hb_seq;
 	uint8_t			 state;		/* IPC_CS_* */
 	uint64_t		 node_id;
 	/* Local routes. */
@@ -1064,21 +1062,15 @@ static void
 cl_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct clusterlink	*cl = arg;
-	struct ipc_heartbeat	 hb;
 	struct cl_claim		*c;
 	uint64_t		 now = cl_mono();
 
 	if (cl->up && now - cl->last_heard > CL_DEAD_MS)
 		cl_down(cl);
-	if (!cl->up) {
-		if (now - cl->last_hello >= CL_HELLO_MS)
-			cl_send_hello(cl);
-	} else if (now - cl->last_hb >= CL_HB_MS) {
-		cl->last_hb = now;
-		hb.seq = ++cl->hb_seq;
-		if (ipc_send_heartbeat(cl->sock, NULL, &hb) == 0)
-			ipc_ev_kick(cl->ev);
-	}
+	/* HELLO, not HEARTBEAT, also while up: its answer carries
+	 * clusterd's boot id, so a restart is noticed within CL_HB_MS. */
+	if (now - cl->last_hello >= (cl->up ? CL_HB_MS : CL_HELLO_MS))
+		cl_send_hello(cl);
 	TAILQ_FOREACH(c, &cl->claims, link)
 		if (!c->done && now > c->deadline) {
 			log_warnx("clusterlink: claim of client %s not "

@@ -34,6 +34,7 @@ static struct buf	*conn_obuf_pool[CONN_OBUF_POOL];
 static int		 conn_nobuf;
 
 static void	conn_destroy(struct conn *);
+static void	conn_keep_rest(struct conn *, const uint8_t *, size_t);
 
 uint64_t
 conn_mono_now(void)
@@ -55,7 +56,8 @@ conn_client_id(const struct conn *c)
 size_t
 conn_wbuf_len(const struct conn *c)
 {
-	return (c->obuf != NULL ? c->obuf->len - c->ooff : 0);
+	return ((c->obuf != NULL ? c->obuf->len - c->ooff : 0) +
+	    (c->x != NULL ? xport_pending(c) : 0));
 }
 
 bool
@@ -197,15 +199,17 @@ conn_packet(struct conn *c, const uint8_t *p, size_t len)
 	}
 	switch (type) {
 	case MQTT_CONNECT:
-		if (c->state == CONN_NEW)
-			connect_handle(c, &pkt);
-		else {
+		if (c->state == CONN_NEW) {
+			if (!auth_connect_defer(c, &pkt.u.connect, p, len))
+				connect_handle(c, &pkt);
+		} else {
 			broker->stats.protocol_errors++;
 			conn_fail(c, MQTT_RC_PROTOCOL_ERROR, "second CONNECT");
 		}
 		break;
 	case MQTT_PUBLISH:
 		publish_handle(c, &pkt);
+		limits_publish(c);
 		break;
 	case MQTT_PUBACK:
 		deliver_handle_puback(c, &pkt);
@@ -273,6 +277,25 @@ conn_keep_partial(struct conn *c, const uint8_t *p, size_t len,
 	c->incap = (uint32_t)cap;
 }
 
+/* Keeps p[0..len) (any number of packets) in c->inbuf, in place or not. */
+static void
+conn_keep_rest(struct conn *c, const uint8_t *p, size_t len)
+{
+	uint8_t	*nb;
+
+	if (c->inbuf != NULL && p >= c->inbuf && p <= c->inbuf + c->inlen) {
+		if (p != c->inbuf)
+			memmove(c->inbuf, p, len);
+		c->inlen = (uint32_t)len;
+		return;
+	}
+	nb = xmalloc(len);
+	memcpy(nb, p, len);
+	free(c->inbuf);
+	c->inbuf = nb;
+	c->inlen = c->incap = (uint32_t)len;
+}
+
 static size_t
 conn_limit(void)
 {
@@ -290,7 +313,8 @@ conn_input(struct conn *c, const uint8_t *p, size_t len)
 	size_t	off = 0, pkt_len = 0, limit = conn_limit();
 	int	r;
 
-	while (off < len && c->state != CONN_CLOSING && !c->dead) {
+	while (off < len && c->state != CONN_CLOSING && !c->dead &&
+	    c->hold == 0) {
 		/* Refuse by the first byte, without waiting for the rest. */
 		if (c->state == CONN_NEW && (p[off] >> 4) != MQTT_CONNECT) {
 			log_warnx("client ? (%s): %s instead of CONNECT, "
@@ -337,6 +361,12 @@ conn_input(struct conn *c, const uint8_t *p, size_t len)
 		off += pkt_len;
 		broker->stats.bytes_in += pkt_len;
 	}
+	if (c->hold != 0 && off < len && c->state != CONN_CLOSING &&
+	    !c->dead) {
+		/* Held: what is left waits, whole, for conn_release(). */
+		conn_keep_rest(c, p + off, len - off);
+		return;
+	}
 	/* Everything used (or the connection is going): no partial. */
 	free(c->inbuf);
 	c->inbuf = NULL;
@@ -375,7 +405,7 @@ conn_read_partial(struct conn *c)
 	return (n);
 }
 
-static void
+void
 conn_lost(struct conn *c, const char *how)
 {
 	if (c->state == CONN_CLOSING) {
@@ -396,6 +426,16 @@ conn_readcb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	c->busy = true;
+	if (c->x != NULL) {
+		if (c->state != CONN_CLOSING)
+			c->last_rx = conn_mono_now();
+		n = xport_read(c);
+		if (n == 0)
+			conn_lost(c, "closed");
+		else if (n == -1)
+			conn_lost(c, "lost");
+		goto out;
+	}
 	if (c->state == CONN_CLOSING) {
 		/* Drain so that closing does not reset the connection. */
 		n = read(fd, conn_rbuf, sizeof(conn_rbuf));
@@ -410,6 +450,7 @@ conn_readcb(evutil_socket_t fd, short what, void *arg)
 		conn_lost(c, "closed");
 	else if (n == -1 && errno != EAGAIN && errno != EINTR)
 		conn_lost(c, "lost");
+ out:
 	c->busy = false;
 	if (c->dead)
 		conn_destroy(c);
@@ -446,6 +487,14 @@ conn_write(struct conn *c, const void *p, size_t n)
 	}
 	buf_add(c->obuf, p, n);
 	broker->stats.bytes_out += n;
+	if (!c->wfull && n > 0 && is_conn_wbuf_full(c)) {
+		/* Deliveries wait (QoS 1/2) or are dropped (QoS 0) from now
+		 * until the client reads. */
+		c->wfull = true;
+		broker->stats.limit_write_buffer++;
+		limits_log(LIMITS_WRITE_BUFFER, conn_client_id(c), c->peer,
+		    "output over max_write_buffer, deliveries wait");
+	}
 	if (!c->dirty) {
 		if (TAILQ_EMPTY(&broker->dirty) && broker->flush_ev != NULL)
 			event_active(broker->flush_ev, EV_WRITE, 0);
@@ -455,6 +504,8 @@ conn_write(struct conn *c, const void *p, size_t n)
 }
 
 static void	conn_writecb(evutil_socket_t, short, void *);
+static int	conn_write_done(struct conn *);
+static void	conn_arm_write(struct conn *);
 
 /*
  * Writes what c has to send.  Returns 0, or -1 if the connection is broken
@@ -466,7 +517,20 @@ conn_write_out(struct conn *c)
 {
 	struct buf	*b = c->obuf;
 	ssize_t		 n;
+	bool		 more = false;
 
+	if (c->x != NULL) {
+		/* The layer takes all of obuf and keeps what is not out. */
+		if (xport_write(c, &more) == -1)
+			return (-1);
+		conn_obuf_release(c);
+		if (!more) {
+			c->wfull = false;
+			return (conn_write_done(c));
+		}
+		conn_arm_write(c);
+		return (0);
+	}
 	if (b == NULL)
 		return (0);
 	while (c->ooff < b->len) {
@@ -482,17 +546,8 @@ conn_write_out(struct conn *c)
 	}
 	if (c->ooff == b->len) {
 		conn_obuf_release(c);
-		if (c->wev != NULL)
-			event_del(c->wev);
-		if (c->state == CONN_CLOSING && !c->wshut) {
-			/* Everything is out: send FIN, wait for the peer's. */
-			shutdown(c->fd, SHUT_WR);
-			c->wshut = true;
-			/* Exiting: no need to wait for the peer. */
-			if (broker->shutting_down)
-				conn_destroy(c);
-		}
-		return (0);
+		c->wfull = false;
+		return (conn_write_done(c));
 	}
 	/* Keep the pending bytes compact. */
 	if (c->ooff > CONN_OBUF_KEEP && c->ooff > b->len / 2) {
@@ -500,12 +555,36 @@ conn_write_out(struct conn *c)
 		b->len -= c->ooff;
 		c->ooff = 0;
 	}
+	conn_arm_write(c);
+	return (0);
+}
+
+/* Everything is written.  Returns 0. */
+static int
+conn_write_done(struct conn *c)
+{
+	if (c->wev != NULL)
+		event_del(c->wev);
+	if (c->state == CONN_CLOSING && !c->wshut) {
+		/* Everything is out: send FIN, wait for the peer's. */
+		shutdown(c->fd, SHUT_WR);
+		c->wshut = true;
+		/* Exiting: no need to wait for the peer. */
+		if (broker->shutting_down)
+			conn_destroy(c);
+	}
+	return (0);
+}
+
+/* Output lags: the write event sends the rest. */
+static void
+conn_arm_write(struct conn *c)
+{
 	if (c->wev == NULL)
 		c->wev = event_new(broker->base, c->fd, EV_WRITE | EV_PERSIST,
 		    conn_writecb, c);
 	if (!event_pending(c->wev, EV_WRITE, NULL))
 		event_add(c->wev, NULL);
-	return (0);
 }
 
 /* The socket takes more of what conn_flush() could not write. */
@@ -565,7 +644,7 @@ conn_pause_read(struct conn *c)
 void
 conn_resume_read(struct conn *c)
 {
-	if (c->rpaused && c->state != CONN_CLOSING) {
+	if (c->rpaused && c->state != CONN_CLOSING && c->hold == 0) {
 		event_add(&c->rev, NULL);
 		c->rpaused = false;
 		c->last_rx = conn_mono_now();
@@ -594,6 +673,12 @@ conn_new(struct listener *lst, int fd, const struct sockaddr *sa, int salen)
 	c->problem_info = true;
 	event_assign(&c->rev, broker->base, fd, EV_READ | EV_PERSIST,
 	    conn_readcb, c);
+	if (lst != NULL && lst->cl->kind != CONF_LISTENER_TCP &&
+	    xport_new(c, lst->cl->kind) == -1) {
+		evutil_closesocket(fd);
+		free(c);
+		return (NULL);
+	}
 	event_add(&c->rev, NULL);
 	TAILQ_INSERT_TAIL(&broker->conns, c, link);
 	broker->nconns++;
@@ -615,6 +700,11 @@ conn_destroy(struct conn *c)
 	event_del(&c->rev);
 	if (c->wev != NULL)
 		event_free(c->wev);
+	auth_conn_free(c);
+	durable_conn_gone(c);
+	limits_free(c);
+	xport_free(c);
+	free(c->username);
 	evutil_closesocket(c->fd);
 	conn_obuf_release(c);
 	free(c->inbuf);
@@ -650,6 +740,8 @@ conn_close(struct conn *c, bool normal, bool flush)
 	broker->nconns--;
 	c->state = CONN_CLOSING;
 	TAILQ_INSERT_TAIL(&broker->closing, c, link);
+	if (flush && c->x != NULL)
+		xport_closing(c);
 	if (!flush || conn_wbuf_len(c) == 0) {
 		conn_destroy(c);
 		return;
@@ -810,4 +902,73 @@ conn_free_all(void)
 		buf_free(conn_obuf_pool[--conn_nobuf]);
 		free(conn_obuf_pool[conn_nobuf]);
 	}
+}
+
+void
+conn_hold(struct conn *c, uint8_t why)
+{
+	c->hold |= why;
+	conn_pause_read(c);
+}
+
+void
+conn_release(struct conn *c, uint8_t why)
+{
+	bool	was_busy = c->busy;
+
+	c->hold &= ~why;
+	c->busy = true;
+	if (c->hold == 0 && c->state != CONN_CLOSING && !c->dead) {
+		/* The input kept while held, in order, before anything
+		 * newer. */
+		if (c->inbuf != NULL)
+			conn_input(c, c->inbuf, c->inlen);
+		if (c->hold == 0 && c->state != CONN_CLOSING && !c->dead) {
+			conn_resume_read(c);
+			/* A TLS layer may hold decrypted bytes the socket no
+			 * longer signals: read once now. */
+			if (c->x != NULL)
+				event_active(&c->rev, EV_READ, 0);
+		}
+	}
+	c->busy = was_busy;
+	if (!was_busy && c->dead)
+		conn_destroy(c);
+}
+
+void
+conn_feed(struct conn *c, const uint8_t *p, size_t len)
+{
+	size_t	need, cap;
+
+	if (c->state == CONN_CLOSING || c->dead || len == 0)
+		return;
+	if (c->inbuf == NULL && c->hold == 0) {
+		conn_input(c, p, len);
+		return;
+	}
+	/* Behind a partial packet or a hold: append.  conn_input() bounds
+	 * a partial packet by max_message_size, and a held connection
+	 * stops reading. */
+	need = (size_t)c->inlen + len;
+	if (need > UINT32_MAX) {
+		conn_fail(c, MQTT_RC_PACKET_TOO_LARGE, "input too large");
+		return;
+	}
+	if (need > c->incap) {
+		cap = (size_t)c->incap * 2;
+		if (cap < need)
+			cap = need;
+		if (cap > conn_limit() + CONN_READ_MAX && need <=
+		    conn_limit() + CONN_READ_MAX)
+			cap = conn_limit() + CONN_READ_MAX;
+		if (cap > UINT32_MAX)
+			cap = need;
+		c->inbuf = xrealloc(c->inbuf, cap);
+		c->incap = (uint32_t)cap;
+	}
+	memcpy(c->inbuf + c->inlen, p, len);
+	c->inlen = (uint32_t)need;
+	if (c->hold == 0)
+		conn_input(c, c->inbuf, c->inlen);
 }

@@ -247,12 +247,19 @@ connect_handle(struct conn *c, struct mqtt_packet *pkt)
 	}
 	if (conf->max_connections > 0 &&
 	    broker->nclients >= (size_t)conf->max_connections) {
+		broker->stats.limit_connections++;
 		connect_refuse(c, MQTT_RC_SERVER_UNAVAILABLE,
 		    "max_connections reached");
 		return;
 	}
 	if ((rc = auth_check(c, co)) != MQTT_RC_SUCCESS) {
 		connect_refuse(c, rc, "not authorised");
+		return;
+	}
+	if (!is_durable_ready()) {
+		/* A session made now would miss the stored one. */
+		connect_refuse(c, MQTT_RC_SERVER_UNAVAILABLE,
+		    "stored sessions not loaded yet (storaged)");
 		return;
 	}
 
@@ -293,6 +300,7 @@ connect_handle(struct conn *c, struct mqtt_packet *pkt)
 	broker->stats.connects++;
 	log_debug("client %s (%s): connected, protocol %u, %s session",
 	    s->client_id, c->peer, c->proto, present ? "resumed" : "new");
+	durable_session_connected(s);
 	connect_send_connack(c, co, present, assigned, expiry, capped, ka);
 	if (present)
 		deliver_resume(s);

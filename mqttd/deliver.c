@@ -12,7 +12,8 @@
 /*
  * Encodes one PUBLISH straight into the scratch buffer and queues it on
  * c's output.  Returns 0 if sent, -1 if dropped because it exceeds the
- * client's Maximum Packet Size ([MQTT-3.1.2-25]: then it is as if sent).
+ * client's Maximum Packet Size ([MQTT-3.1.2-25]: then it is as if sent) or
+ * the ACL does not let the client read it.
  */
 static int
 deliver_write(struct conn *c, struct msg *m, uint8_t qos, uint16_t pid,
@@ -26,6 +27,9 @@ deliver_write(struct conn *c, struct msg *m, uint8_t qos, uint16_t pid,
 	bool			 is_new = false;
 	int			 i;
 
+	/* acl_file: a reload, or a partly allowed subscription. */
+	if (!is_auth_deliver_allowed(c, m->topic, m->topic_len))
+		return (-1);
 	if (c->proto == MQTT_PROTO_V5) {
 		pp = &props;
 		msg_fill_props(m, pp, broker_now());
@@ -75,6 +79,25 @@ void
 deliver_msg(struct session *s, struct msg *m, uint8_t qos, bool retain,
     const uint32_t *subids, int nsubids)
 {
+	deliver_msg_seq(s, m, qos, retain, subids, nsubids, 0);
+}
+
+/* A new pending entry of s for m, with its store seq. */
+static struct queue_entry *
+deliver_entry(struct msg *m, uint8_t qos, bool retain,
+    const uint32_t *subids, int nsubids, uint64_t sseq)
+{
+	struct queue_entry	*e;
+
+	e = queue_entry_new(m, qos, retain, subids, nsubids);
+	e->sseq = sseq;
+	return (e);
+}
+
+bool
+deliver_msg_seq(struct session *s, struct msg *m, uint8_t qos, bool retain,
+    const uint32_t *subids, int nsubids, uint64_t sseq)
+{
 	const struct conf	*conf = broker->conf;
 	struct conn		*c = s->conn;
 	struct queue_entry	*e;
@@ -82,49 +105,61 @@ deliver_msg(struct session *s, struct msg *m, uint8_t qos, bool retain,
 	if (m->qos < qos)
 		qos = m->qos;
 	if (is_deliver_expired(m))
-		return;
+		return (false);
+	if (qos == 0)
+		sseq = 0;
 	if (c == NULL || c->state != CONN_ACTIVE) {
 		/* QoS 0 is not queued for offline sessions ([MQTT-3.1.2-5]
 		 * makes it optional). */
 		if (qos == 0) {
 			broker->stats.dropped_qos0_offline++;
-			return;
+			return (false);
 		}
 		/* Policy when full: the newest message is dropped. */
 		if (conf->max_offline_messages > 0 &&
 		    s->q.npending >= (uint64_t)conf->max_offline_messages) {
 			broker->stats.dropped_queue_full++;
-			return;
+			limits_log(LIMITS_QUEUE_FULL, s->client_id, NULL,
+			    "max_offline_messages reached, message dropped");
+			return (false);
 		}
-		queue_push(&s->q, queue_entry_new(m, qos, retain, subids,
-		    nsubids));
-		return;
+		queue_push(&s->q, deliver_entry(m, qos, retain, subids,
+		    nsubids, sseq));
+		return (true);
 	}
 	if (qos == 0) {
 		if (is_conn_wbuf_full(c)) {
 			broker->stats.dropped_qos0_slow++;
-			return;
+			limits_log(LIMITS_WRITE_BUFFER, s->client_id, c->peer,
+			    "client reads too slowly, QoS 0 dropped");
+			return (false);
 		}
 		deliver_write(c, m, 0, 0, false, retain, subids, nsubids);
-		return;
+		return (false);
 	}
 	if (s->q.npending == 0 && s->q.ninflight < c->out_window &&
 	    !is_conn_wbuf_full(c)) {
-		e = queue_entry_new(m, qos, retain, subids, nsubids);
+		e = deliver_entry(m, qos, retain, subids, nsubids, sseq);
 		queue_start(&s->q, e);
 		if (deliver_write(c, m, qos, e->pid, false, retain, subids,
-		    nsubids) == -1)
+		    nsubids) == -1) {
 			queue_done(&s->q, e);
-		return;
+			return (false);
+		}
+		return (true);
 	}
 	if (conf->max_online_messages > 0 &&
 	    s->q.npending >= (uint64_t)conf->max_online_messages) {
 		broker->stats.dropped_queue_full++;
-		return;
+		limits_log(LIMITS_QUEUE_FULL, s->client_id, c->peer,
+		    "max_online_messages reached, message dropped");
+		return (false);
 	}
-	queue_push(&s->q, queue_entry_new(m, qos, retain, subids, nsubids));
+	queue_push(&s->q, deliver_entry(m, qos, retain, subids, nsubids,
+	    sseq));
 	if (is_conn_wbuf_full(c))
 		c->wblocked = true;
+	return (true);
 }
 
 void
@@ -142,13 +177,17 @@ deliver_pump(struct session *s)
 		}
 		e = queue_pop(&s->q);
 		if (is_deliver_expired(e->msg)) {
+			durable_entry_done(s, e);
 			queue_entry_free(e);
 			continue;
 		}
 		queue_start(&s->q, e);
 		if (deliver_write(c, e->msg, e->qos, e->pid, false, e->retain,
-		    e->subids, e->nsubids) == -1)
+		    e->subids, e->nsubids) == -1) {
+			durable_entry_done(s, e);
 			queue_done(&s->q, e);
+		} else
+			durable_entry_sent(s, e);
 	}
 }
 
@@ -168,8 +207,10 @@ deliver_resume(struct session *s)
 			continue;
 		}
 		if (deliver_write(c, e->msg, e->qos, e->pid, true, e->retain,
-		    e->subids, e->nsubids) == -1)
+		    e->subids, e->nsubids) == -1) {
+			durable_entry_done(s, e);
 			queue_done(&s->q, e);
+		}
 	}
 	deliver_pump(s);
 }
@@ -186,6 +227,7 @@ deliver_handle_puback(struct conn *c, struct mqtt_packet *pkt)
 		    s->client_id, c->peer, pkt->u.ack.packet_id);
 		return;
 	}
+	durable_entry_done(s, e);
 	queue_done(&s->q, e);
 	deliver_pump(s);
 }
@@ -214,11 +256,13 @@ deliver_handle_pubrec(struct conn *c, struct mqtt_packet *pkt)
 	}
 	if (c->proto == MQTT_PROTO_V5 && pkt->u.ack.rc >= 0x80) {
 		/* The client refused it: the flow ends here. */
+		durable_entry_done(s, e);
 		queue_done(&s->q, e);
 		deliver_pump(s);
 		return;
 	}
 	e->state = QUEUE_WAIT_PUBCOMP;
+	durable_entry_pubrec(s, e);
 	/* Only the id matters from now on. */
 	msg_unref(e->msg);
 	e->msg = NULL;
@@ -237,6 +281,7 @@ deliver_handle_pubcomp(struct conn *c, struct mqtt_packet *pkt)
 		    s->client_id, c->peer, pkt->u.ack.packet_id);
 		return;
 	}
+	durable_entry_done(s, e);
 	queue_done(&s->q, e);
 	deliver_pump(s);
 }

@@ -29,8 +29,8 @@ struct dispatch_peer {
 	uint64_t	 seq;
 };
 
+/* storaged's link is durable.c's (storelink.c). */
 static struct dispatch_peer	 peers[] = {
-	{ "storaged", NULL, NULL, false, 0, 0 },
 	{ "clusterd", NULL, NULL, false, 0, 0 },
 };
 #define NPEERS	(sizeof(peers) / sizeof(peers[0]))
@@ -45,6 +45,8 @@ is_dispatch_peer_up(const char *name)
 {
 	size_t	i;
 
+	if (strcmp(name, "storaged") == 0)
+		return (is_durable_up());
 	for (i = 0; i < NPEERS; i++)
 		if (strcmp(peers[i].name, name) == 0)
 			return (peers[i].up);

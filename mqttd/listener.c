@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Listening sockets (listener.tcp.*).  TLS and WebSocket listeners (issue 6)
- * plug in here: conn_new() gets the listener and can put the socket behind
- * a bufferevent_openssl or a filter instead of reading it directly.
+ * Listening sockets (listener.tcp.*, .ssl.*, .ws.*, .wss.*).  conn_new()
+ * gets the listener and puts TLS and WebSocket sockets behind xport.c.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -111,23 +110,18 @@ listener_open_all(void)
 	    sizeof(*broker->listeners));
 	broker->nlisteners = 0;
 	for (i = 0; i < conf->nlisteners; i++) {
-		if (conf->listeners[i].kind != CONF_LISTENER_TCP) {
-			if (conf->listeners[i].kind != CONF_LISTENER_HTTP)
-				/* TODO(#6): ssl, ws and wss listeners. */
-				log_warnx("listener %s.%s: not supported yet, "
-				    "ignored", conf_listener_kind_name(
-				    conf->listeners[i].kind),
-				    conf->listeners[i].name);
+		/* tcp, ssl, ws and wss: conn_new() adds TLS and WebSocket
+		 * (xport.c); http is clusterd's. */
+		if (conf->listeners[i].kind == CONF_LISTENER_HTTP)
 			continue;
-		}
 		broker->listeners[broker->nlisteners].cl = &conf->listeners[i];
 		if (listener_open(&broker->listeners[broker->nlisteners]) == -1)
 			return (-1);
 		broker->nlisteners++;
 	}
 	if (broker->nlisteners == 0)
-		log_warnx("no listener.tcp.* in the configuration: not "
-		    "accepting MQTT clients");
+		log_warnx("no MQTT listener (tcp, ssl, ws, wss) in the "
+		    "configuration: not accepting MQTT clients");
 	return (0);
 }
 

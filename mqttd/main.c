@@ -75,6 +75,12 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	broker_init(&conf, base);
+	reload_init(&conf, base);	/* auth, TLS, SIGHUP, watchdog */
+	/* The stored sessions before the first CONNECT (issue 3). */
+	if (durable_init() == -1)
+		fatalx("cannot set up the link to storaged under %s",
+		    conf.run_dir);
+	durable_wait_loaded(10000);
 	if (listener_open_all() == -1)
 		fatalx("cannot open the listeners");
 	if (dispatch_init() == -1)
@@ -87,11 +93,15 @@ main(int argc, char *argv[])
 	log_info("started, pid %ld", (long)getpid());
 
 	event_base_dispatch(base);
+	/* What storaged has not answered yet: acks and marks. */
+	durable_drain(2000);
 
 	sd_notify(0, "STOPPING=1");
 	event_free(sigterm);
 	event_free(sigint);
 	broker_free();
+	durable_free();
+	reload_free();
 	dispatch_free();
 	event_base_free(base);
 	log_info("stopped");

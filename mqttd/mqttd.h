@@ -42,6 +42,8 @@ struct topic_tree;
 struct retain_tree;
 struct session;
 struct conn;
+struct xport;
+struct auth_wait;
 
 #define MQTTD_CONNECT_TIMEOUT	10	/* seconds to send CONNECT */
 #define MQTTD_CLOSE_LINGER	2	/* seconds to flush a last packet */
@@ -91,7 +93,26 @@ struct conn;
 	X(sessions_expired,	"sessions ended by expiry")		\
 	X(subscribes,		"SUBSCRIBE topic filters accepted")	\
 	X(subscribes_refused,	"SUBSCRIBE topic filters refused")	\
-	X(unsubscribes,		"UNSUBSCRIBE topic filters")
+	X(unsubscribes,		"UNSUBSCRIBE topic filters")		\
+	MQTTD_STATS_ACCESS(X)
+
+/* Issue 6: access control, listeners and limits (auth.c, xport.c, limits.c). */
+#define MQTTD_STATS_ACCESS(X)						\
+	X(auth_ok,		"passwords accepted")			\
+	X(auth_failed,		"CONNECTs refused: bad user or password") \
+	X(auth_busy,		"CONNECTs refused: password checks full") \
+	X(auth_anonymous_refused, "CONNECTs refused: anonymous")	\
+	X(acl_denied_publish,	"PUBLISH refused by the ACL")		\
+	X(acl_denied_subscribe,	"SUBSCRIBE filters refused by the ACL")	\
+	X(acl_denied_deliver,	"deliveries dropped by the ACL")	\
+	X(acl_denied_will,	"CONNECTs refused: will topic not allowed") \
+	X(limit_connections,	"CONNECTs refused: max_connections")	\
+	X(limit_publish_rate,	"pauses of a client over max_publish_rate") \
+	X(limit_write_buffer,	"clients blocked on max_write_buffer")	\
+	X(tls_handshakes,	"TLS handshakes completed")		\
+	X(tls_failures,		"TLS handshakes or records failed")	\
+	X(ws_upgrades,		"WebSocket upgrades accepted")		\
+	X(ws_failures,		"WebSocket upgrades or frames refused")
 
 struct stats {
 #define MQTTD_STAT_FIELD(name, desc)	uint64_t name;
@@ -171,6 +192,7 @@ enum queue_state {
 struct queue_entry {
 	TAILQ_ENTRY(queue_entry) link;
 	struct msg	*msg;		/* one reference owned */
+	uint64_t	 sseq;		/* durable.c: store seq; 0 = none */
 	uint32_t	 seq;		/* allocation order of pid */
 	uint32_t	 subids[QUEUE_MAX_SUBIDS];
 	uint16_t	 pid;
@@ -191,6 +213,7 @@ struct queue {
 	uint32_t		 ninflight;
 	uint32_t		 npending;
 	uint32_t		 seq;		/* packet ids allocated */
+	uint32_t		 nstored;	/* in flight with an sseq */
 	uint16_t		 next_pid;
 };
 
@@ -307,6 +330,8 @@ struct session {
 	TAILQ_ENTRY(session) timer_link;
 	uint64_t	 match_gen;	/* publish.c: dedupe of one match */
 	uint32_t	 match_idx;
+	uint64_t	 dseq;		/* durable.c: next store seq */
+	uint8_t		 dflags;	/* durable.c: DUR_F_* */
 };
 TAILQ_HEAD(session_list, session);
 
@@ -396,6 +421,15 @@ struct conn {
 	bool		 wshut;		/* CONN_CLOSING: write side shut */
 	bool		 dirty;		/* on broker->dirty */
 	bool		 rpaused;	/* conn_pause_read() */
+	uint8_t		 hold;		/* CONN_HOLD_*: input waits */
+	bool		 wfull;		/* output reached max_write_buffer */
+	struct xport	*x;		/* TLS/WebSocket; NULL: plain TCP */
+	char		*username;	/* owned; NULL: anonymous */
+	struct auth_wait *authw;	/* owned by auth.c while checking */
+	struct durable_acks *dacks;	/* durable.c: acks waiting, FIFO */
+	struct event	*hold_ev;	/* limits.c: rate limit release */
+	uint32_t	 rate_sec;	/* limits.c: second of rate_count */
+	uint32_t	 rate_count;	/* limits.c: PUBLISH in rate_sec */
 	char		 peer[56];	/* "addr:port" for log lines */
 };
 TAILQ_HEAD(conn_list, conn);
@@ -450,6 +484,29 @@ void	conn_pause_read(struct conn *c);
 void	conn_resume_read(struct conn *c);
 /* Monotonic milliseconds (coarse clock). */
 uint64_t conn_mono_now(void);
+/*
+ * Input holds (issue 6): while c->hold is not 0, c's socket is not read
+ * and input already read is kept, unhandled, in order.  CONN_HOLD_AUTH: a
+ * CONNECT waits for its password check; CONN_HOLD_RATE: over
+ * max_publish_rate until the next second.
+ */
+#define CONN_HOLD_AUTH	0x01
+#define CONN_HOLD_RATE	0x02
+#define CONN_HOLD_STORE	0x04	/* durable.c: storaged is behind */
+void	conn_hold(struct conn *c, uint8_t why);
+/*
+ * Clears why; when no hold is left, handles the input kept and reads
+ * again.  Call from outside c's callbacks only (a timer, the auth pool):
+ * c may be freed by the time it returns.
+ */
+void	conn_release(struct conn *c, uint8_t why);
+/*
+ * Bytes a TLS or WebSocket layer (xport.c) decoded from c's socket: framed
+ * and handled like bytes read from a plain socket.
+ */
+void	conn_feed(struct conn *c, const uint8_t *p, size_t len);
+/* The connection is broken (xport.c): closes it without a flush. */
+void	conn_lost(struct conn *c, const char *how);
 
 /* listener.c: listening sockets. */
 struct listener {
@@ -487,6 +544,13 @@ size_t	publish_msg(struct msg *m, struct session *origin);
  */
 void	deliver_msg(struct session *s, struct msg *m, uint8_t qos,
 	    bool retain, const uint32_t *subids, int nsubids);
+/*
+ * deliver_msg() with the store sequence number sseq (durable_seq(), 0 for
+ * none) for the queue entry.  Returns true if a QoS 1/2 entry was made
+ * (it was written or queued), false if dropped or sent at QoS 0.
+ */
+bool	deliver_msg_seq(struct session *s, struct msg *m, uint8_t qos,
+	    bool retain, const uint32_t *subids, int nsubids, uint64_t sseq);
 /* Sends pending entries of s while its window and write buffer allow. */
 void	deliver_pump(struct session *s);
 /* After CONNACK on a resumed session: resends in-flight entries (DUP, or
@@ -512,6 +576,161 @@ bool	is_auth_publish_allowed(const struct conn *c, const char *topic,
 	    size_t len);
 bool	is_auth_subscribe_allowed(const struct conn *c, const char *filter,
 	    size_t len);
+/* True if the ACL lets c receive a message on topic (counts a denial). */
+bool	is_auth_deliver_allowed(const struct conn *c, const char *topic,
+	    size_t len);
+/*
+ * Starts the password check of the CONNECT raw[0..len) (decoded in co) on
+ * the auth pool when one is needed: returns true with c held
+ * (CONN_HOLD_AUTH) and the bytes copied; connect_handle() runs when the
+ * result is in.  Returns false when the CONNECT can be handled now.
+ */
+bool	auth_connect_defer(struct conn *c, const struct mqtt_connect *co,
+	    const uint8_t *raw, size_t len);
+/* c goes away: cancels its check and frees what auth.c holds for it. */
+void	auth_conn_free(struct conn *c);
+/*
+ * Loads password_file and acl_file of broker->conf and starts the auth
+ * pool.  Returns 0, or -1 with the reason in err (start-up: fatal).
+ */
+int	auth_init(char *err, size_t errlen);
+/* SIGHUP: loads both files again; a file that fails to load keeps the
+ * previous table (logged). */
+void	auth_reload(void);
+void	auth_free(void);
+
+/* xport.c: TLS and WebSocket layers under a connection. */
+/*
+ * Makes the server TLS context from the listener.ssl.* keys if an ssl or
+ * wss listener is configured.  Returns 0, or -1 with the reason in err.
+ * On SIGHUP (reload true) a context that fails to load keeps the old one.
+ */
+int	xport_tls_init(bool reload, char *err, size_t errlen);
+void	xport_tls_free(void);
+/* Puts c (new, from listener kind) behind TLS and/or WebSocket.  Returns 0
+ * or -1 (logged; the caller closes c). */
+int	xport_new(struct conn *c, enum conf_listener_kind kind);
+void	xport_free(struct conn *c);
+/* Reads and decodes what c's socket has (conn_feed() gets the bytes).
+ * Returns 1 if more may follow, 0 at EOF, -1 on error (errno or logged). */
+int	xport_read(struct conn *c);
+/* Writes what c's output holds through the layer.  Returns 0, or -1 when
+ * the connection is broken.  *want_write: the socket must become
+ * writable before more can go. */
+int	xport_write(struct conn *c, bool *want_write);
+/* Bytes the layer holds for output (bounded by max_write_buffer too). */
+size_t	xport_pending(const struct conn *c);
+/* A close is about to be flushed: 1000 Normal Closure for WebSocket. */
+void	xport_closing(struct conn *c);
+/* The certificate's CN of a verified TLS client, or NULL.  Borrowed. */
+const char *xport_identity(const struct conn *c);
+/* True if c came in over TLS (ssl or wss). */
+bool	is_xport_tls(const struct conn *c);
+
+/* limits.c: the per-client publish rate and log lines of limits. */
+enum limits_kind {
+	LIMITS_PUBLISH_RATE,
+	LIMITS_QUEUE_FULL,
+	LIMITS_WRITE_BUFFER,
+	LIMITS_CONNECTIONS,
+	LIMITS_MESSAGE_SIZE,
+	LIMITS_ACL,
+	LIMITS_NKINDS
+};
+/* Counts one PUBLISH of c; holds c's input until the next second when it
+ * reaches max_publish_rate. */
+void	limits_publish(struct conn *c);
+/*
+ * Logs that a limit bit client_id (peer may be NULL): at most one line per
+ * client and kind every LIMITS_LOG_INTERVAL seconds, with the number of
+ * lines left out.
+ */
+void	limits_log(enum limits_kind kind, const char *client_id,
+	    const char *peer, const char *what);
+void	limits_free(struct conn *c);
+
+/* reload.c: SIGHUP and the systemd watchdog. */
+/*
+ * Loads auth and TLS files (fatal on error), then handles SIGHUP and pings
+ * the systemd watchdog on base.  conf is the broker's, changed in place by
+ * a reload.
+ */
+void	reload_init(struct conf *conf, struct event_base *base);
+/* What SIGHUP does: re-reads the configuration and the files it names. */
+void	reload_apply(void);
+void	reload_free(void);
+
+/*
+ * durable.c: persistent sessions, their queues, inbound QoS 2 ids, wills
+ * and retained messages in storaged (issue 3), through storelink.c.
+ * Nothing here blocks: requests are answered later, and a publisher's
+ * acknowledgements wait (in order) for the writes they depend on.
+ */
+struct durable_wait;
+struct durable_acks;
+/* Connects to storaged and starts loading the stored state.  0 or -1. */
+int	durable_init(void);
+/* Runs the loop until the state is loaded, at most ms (start-up). */
+void	durable_wait_loaded(int ms);
+/* Runs the loop until storaged answered everything, at most ms (exit). */
+void	durable_drain(int ms);
+void	durable_free(void);
+/* True when storaged is up / the stored state is loaded (or no store). */
+bool	is_durable_up(void);
+bool	is_durable_ready(void);
+/* A node-unique id never used before, also across restarts; 0 when
+ * there is no store (msg_next_id() falls back). */
+uint64_t durable_next_id(void);
+/* True if s is kept in storaged (expiry not 0). */
+bool	is_durable_session(const struct session *s);
+/*
+ * The acknowledgement of one inbound packet: between begin and end, store
+ * writes (and durable_wait_hold()s) join it; end queues the ack on c's
+ * FIFO, sent once they are all done and everything before it was sent
+ * (with 0x97 / 0x80, or a close for 3.1.1, if a write failed).  Every
+ * begin is followed by one end_ack, end_cb (cb(arg, IPC_STORE_*) once
+ * done) or abort.
+ */
+void	durable_wait_begin(void);
+void	durable_wait_end_ack(struct conn *c, enum mqtt_type type,
+	    uint16_t pid, uint8_t ok_rc);
+void	durable_wait_end_cb(void (*cb)(void *, int), void *arg);
+void	durable_wait_abort(void);
+/* Another hold on the open wait (NULL if none); released with rc. */
+struct durable_wait *durable_wait_hold(void);
+void	durable_wait_release(struct durable_wait *w, int rc);
+/* c goes away: its waiting acks are dropped (conn.c). */
+void	durable_conn_gone(struct conn *c);
+/* Session life cycle (connect.c, session.c, subscribe.c). */
+void	durable_session_connected(struct session *s);
+void	durable_session_detached(struct session *s);
+void	durable_session_end(struct session *s);
+void	durable_will_done(struct session *s);
+void	durable_sub_put(struct session *s, const char *filter, size_t len,
+	    uint8_t options, uint32_t subid);
+void	durable_sub_del(struct session *s, const char *filter, size_t len);
+void	durable_qos2_put(struct session *s, uint16_t pid);
+void	durable_qos2_del(struct session *s, uint16_t pid);
+/*
+ * Routing one message (publish.c): begin; for each delivery, sseq =
+ * durable_seq(s, qos) and, if deliver_msg_seq() kept it,
+ * durable_publish_target(); end sends one APPEND (one body, every
+ * target) on behalf of the open wait.  durable_retain() stores or drops
+ * m as the retained message of its topic.
+ */
+void	durable_publish_begin(struct msg *m);
+uint64_t durable_seq(struct session *s, uint8_t qos);
+void	durable_publish_target(struct session *s, uint64_t sseq, uint8_t qos,
+	    const uint32_t *subids, int nsubids);
+void	durable_publish_end(void);
+void	durable_retain(struct msg *m);
+/* deliver_msg() of m to s alone, stored if s is durable. */
+bool	durable_deliver(struct session *s, struct msg *m, uint8_t qos,
+	    bool retain, const uint32_t *subids, int nsubids);
+/* A stored entry was sent, got PUBREC, or is done (deliver.c). */
+void	durable_entry_sent(struct session *s, struct queue_entry *e);
+void	durable_entry_pubrec(struct session *s, struct queue_entry *e);
+void	durable_entry_done(struct session *s, struct queue_entry *e);
 
 /* json.c: a small JSON writer for status replies. */
 void	json_str(struct buf *b, const char *s, size_t len);

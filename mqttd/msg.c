@@ -14,7 +14,11 @@ uint64_t
 msg_next_id(void)
 {
 	struct timespec	ts;
+	uint64_t	id;
 
+	/* storaged's: above every id stored, also across restarts. */
+	if ((id = durable_next_id()) != 0)
+		return (id);
 	/*
 	 * Start from the boot time in microseconds, so ids keep growing
 	 * across restarts unless more than a million messages a second were

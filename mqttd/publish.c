@@ -115,6 +115,7 @@ publish_retain(struct msg *m)
 {
 	struct msg	*old;
 
+	durable_retain(m);
 	if (m->payload_len == 0) {
 		old = retain_tree_set(broker->retained, m->topic, m->topic_len,
 		    NULL);
@@ -134,6 +135,8 @@ publish_msg(struct msg *m, struct session *origin)
 	struct publish_ctx	 ctx;
 	struct delivery		*d;
 	size_t			 i, n;
+	uint64_t		 sseq;
+	uint8_t			 qos;
 
 	if (m->retain)
 		publish_retain(m);
@@ -147,26 +150,37 @@ publish_msg(struct msg *m, struct session *origin)
 	if (n == 0)
 		broker->stats.messages_no_subscribers++;
 	/*
-	 * Hand over.  TODO(#3): appends to persistent sessions go to
-	 * storaged here, and the publisher's ack waits for them.
+	 * Hand over.  QoS 1/2 deliveries to persistent sessions are also
+	 * appended to their queues in storaged (one body, one APPEND), and
+	 * a publisher's ack waits for it (durable_wait_*()).
 	 */
+	durable_publish_begin(m);
 	for (i = 0; i < n; i++) {
 		d = &broker->dlv[i];
-		deliver_msg(d->s, m, d->qos, d->rap && m->retain, d->subids,
-		    d->nsubids);
+		qos = d->qos < m->qos ? d->qos : m->qos;
+		sseq = durable_seq(d->s, qos);
+		if (deliver_msg_seq(d->s, m, d->qos, d->rap && m->retain,
+		    d->subids, d->nsubids, sseq))
+			durable_publish_target(d->s, sseq, qos, d->subids,
+			    d->nsubids);
 	}
+	durable_publish_end();
 	broker->ndlv = 0;
 	return (n);
 }
 
-/* Sends the ack that refuses a QoS 1/2 PUBLISH with rc (5.0). */
+/*
+ * Sends the ack that refuses a QoS 1/2 PUBLISH with rc (5.0), after the
+ * acks of earlier PUBLISHes that wait for storaged ([MQTT-4.6.0-2]).
+ */
 static void
 publish_refuse(struct conn *c, const struct mqtt_publish *pub, uint8_t rc)
 {
-	if (pub->qos == 1)
-		conn_send_ack(c, MQTT_PUBACK, pub->packet_id, rc);
-	else if (pub->qos == 2)
-		conn_send_ack(c, MQTT_PUBREC, pub->packet_id, rc);
+	if (pub->qos == 0)
+		return;
+	durable_wait_begin();
+	durable_wait_end_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+	    pub->packet_id, rc);
 }
 
 /* Resolves a 5.0 topic alias.  Returns 0, or -1 after failing c. */
@@ -232,9 +246,12 @@ publish_handle(struct conn *c, struct mqtt_packet *pkt)
 		return;
 	}
 	if (pub->qos == 2 && has_session_qos2(s, pub->packet_id)) {
-		/* Resent before our PUBREC arrived: ack, do not redeliver. */
+		/* Resent before our PUBREC arrived: ack, do not redeliver
+		 * (after what the first one waits for in storaged). */
 		broker->stats.messages_in_dup_qos2++;
-		conn_send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
+		durable_wait_begin();
+		durable_qos2_put(s, pub->packet_id);
+		durable_wait_end_ack(c, MQTT_PUBREC, pub->packet_id, 0);
 		return;
 	}
 	if (pub->qos == 2 && v5 && s->nqos2_in >= broker->max_inflight) {
@@ -273,14 +290,27 @@ publish_handle(struct conn *c, struct mqtt_packet *pkt)
 	m = msg_new(topic, tlen, pub->payload.p, pub->payload.len, pub->qos,
 	    pub->retain, v5 ? &pub->props : NULL, s->client_id, s->id_len,
 	    broker_now());
+	if (pub->qos == 0) {
+		publish_msg(m, s);
+		msg_unref(m);
+		return;
+	}
+	/*
+	 * The PUBACK/PUBREC waits until storaged has what this PUBLISH
+	 * wrote (queue appends, the retained message, the QoS 2 id, put
+	 * first so that it shares the append's group commit).
+	 */
+	durable_wait_begin();
+	if (pub->qos == 2)
+		durable_qos2_put(s, pub->packet_id);
 	n = publish_msg(m, s);
 	msg_unref(m);
 	if (pub->qos == 1)
-		conn_send_ack(c, MQTT_PUBACK, pub->packet_id,
+		durable_wait_end_ack(c, MQTT_PUBACK, pub->packet_id,
 		    n == 0 ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0);
-	else if (pub->qos == 2) {
+	else {
 		session_qos2_add(s, pub->packet_id);
-		conn_send_ack(c, MQTT_PUBREC, pub->packet_id,
+		durable_wait_end_ack(c, MQTT_PUBREC, pub->packet_id,
 		    n == 0 ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0);
 	}
 }
@@ -290,9 +320,13 @@ publish_handle_pubrel(struct conn *c, struct mqtt_packet *pkt)
 {
 	uint16_t	pid = pkt->u.ack.packet_id;
 
-	if (session_qos2_remove(c->sess, pid))
-		conn_send_ack(c, MQTT_PUBCOMP, pid, 0);
-	else
-		conn_send_ack(c, MQTT_PUBCOMP, pid,
+	/* PUBCOMP once the id is gone from the store too: the client may
+	 * use it again at once. */
+	durable_wait_begin();
+	if (session_qos2_remove(c->sess, pid)) {
+		durable_qos2_del(c->sess, pid);
+		durable_wait_end_ack(c, MQTT_PUBCOMP, pid, 0);
+	} else
+		durable_wait_end_ack(c, MQTT_PUBCOMP, pid,
 		    MQTT_RC_PACKET_ID_NOT_FOUND);
 }

@@ -25,6 +25,7 @@ queue_init(struct queue *q)
 	TAILQ_INIT(&q->pending);
 	q->ninflight = q->npending = 0;
 	q->seq = 0;
+	q->nstored = 0;
 	q->next_pid = 1;
 }
 
@@ -42,6 +43,7 @@ queue_clear(struct queue *q)
 		queue_entry_free(e);
 	}
 	q->ninflight = q->npending = 0;
+	q->nstored = 0;
 }
 
 struct queue_entry *
@@ -57,6 +59,7 @@ queue_entry_new(struct msg *m, uint8_t qos, bool retain,
 	} else
 		e = xmalloc(sizeof(*e));
 	e->msg = msg_ref(m);
+	e->sseq = 0;
 	e->seq = 0;
 	e->pid = 0;
 	e->qos = qos;
@@ -132,7 +135,10 @@ queue_alloc_pid(struct queue *q)
 		q->next_pid = pid == 65535 ? 1 : pid + 1;
 		q->seq++;
 		oldest = TAILQ_FIRST(&q->inflight);
-		if (oldest == NULL || q->seq - oldest->seq < 65535)
+		/* Ids derived from store seqs (queue_start()) break that
+		 * order: then always check. */
+		if (q->nstored == 0 &&
+		    (oldest == NULL || q->seq - oldest->seq < 65535))
 			return (pid);
 		if (!is_queue_pid_used(q, pid))
 			return (pid);
@@ -142,8 +148,20 @@ queue_alloc_pid(struct queue *q)
 void
 queue_start(struct queue *q, struct queue_entry *e)
 {
+	uint16_t	pid;
+
 	/* The caller must keep the window under 65535 (receive maximum). */
-	e->pid = queue_alloc_pid(q);
+	if (e->sseq != 0) {
+		/*
+		 * A stored entry's packet id follows from its store seq, so
+		 * that it is the same after a restart ([MQTT-4.4.0-1]);
+		 * consecutive seqs of a session give distinct ids.
+		 */
+		pid = (uint16_t)(e->sseq % 65535 + 1);
+		e->pid = is_queue_pid_used(q, pid) ? queue_alloc_pid(q) : pid;
+		q->nstored++;
+	} else
+		e->pid = queue_alloc_pid(q);
 	e->seq = q->seq;
 	e->state = e->qos == 2 ? QUEUE_WAIT_PUBREC : QUEUE_WAIT_PUBACK;
 	TAILQ_INSERT_TAIL(&q->inflight, e, link);
@@ -167,5 +185,7 @@ queue_done(struct queue *q, struct queue_entry *e)
 {
 	TAILQ_REMOVE(&q->inflight, e, link);
 	q->ninflight--;
+	if (e->sseq != 0)
+		q->nstored--;
 	queue_entry_free(e);
 }

@@ -145,6 +145,7 @@ session_publish_will(struct session *s)
 		return;
 	s->will = NULL;
 	s->will_at = 0;
+	durable_will_done(s);
 	/* The will's Message Expiry Interval starts when it is published. */
 	if (will->expiry_interval != 0)
 		will->expire_at = broker_now() + will->expiry_interval;
@@ -160,6 +161,8 @@ session_end(struct session *s)
 
 	if (s->conn != NULL)
 		fatalx("session: end of connected session %s", s->client_id);
+	/* Out of storaged first: with its queue, QoS 2 ids and will. */
+	durable_session_end(s);
 	session_unlink(s);
 	/* Its own subscriptions must not see its will. */
 	while ((sub = TAILQ_FIRST(&s->subs)) != NULL) {
@@ -195,6 +198,7 @@ session_detach(struct session *s, bool normal)
 	s->expire_at = s->expiry == MQTTD_EXPIRY_NEVER ? 0 :
 	    now + (int64_t)s->expiry * 1000;
 	session_update_timers(s);
+	durable_session_detached(s);
 }
 
 void

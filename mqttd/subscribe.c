@@ -26,7 +26,7 @@ subscribe_retained_cb(void *value, void *arg)
 	broker->stats.retained_sent++;
 	/* [MQTT-3.3.1-8]: RETAIN is set on messages sent for a new
 	 * subscription. */
-	deliver_msg(ctx->s, m, ctx->qos, true, &ctx->subid,
+	durable_deliver(ctx->s, m, ctx->qos, true, &ctx->subid,
 	    ctx->subid != 0 ? 1 : 0);
 }
 
@@ -87,6 +87,7 @@ subscribe_handle(struct conn *c, struct mqtt_packet *pkt)
 			continue;
 		}
 		isnew[i] = r == 1;
+		durable_sub_put(s, f, len, opts, subid);
 		rcs[i] = MQTT_SUBOPT_QOS(opts);
 		broker->stats.subscribes++;
 	}
@@ -139,9 +140,10 @@ subscribe_handle_unsubscribe(struct conn *c, struct mqtt_packet *pkt)
 		if (topic_parse_shared(f, len, &group, &glen, &real,
 		    &rlen) == -1)
 			rcs[i] = MQTT_RC_TOPIC_FILTER_INVALID;
-		else if (session_unsubscribe(c->sess, f, len) == 1)
+		else if (session_unsubscribe(c->sess, f, len) == 1) {
+			durable_sub_del(c->sess, f, len);
 			rcs[i] = MQTT_RC_SUCCESS;
-		else
+		} else
 			rcs[i] = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
 	}
 	memset(&ack, 0, sizeof(ack));

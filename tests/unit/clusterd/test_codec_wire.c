@@ -189,6 +189,132 @@ test_wire_name_limits(void)
 	buf_free(&b);
 }
 
+static void
+test_wire_route(void)
+{
+	struct wire_route_ent	e[2] = {
+		{ WIRE_ROUTE_ADD, (const uint8_t *)"a/#", 3 },
+		{ WIRE_ROUTE_DEL, (const uint8_t *)"$share/g/b", 10 },
+	};
+	struct wire_route	r = { 11, 12, WIRE_ROUTE_F_FIRST, 2, e }, o;
+	struct wire_route_sync_req q = { 5, 6 }, qo;
+	struct buf		b = BUF_INIT;
+
+	wire_enc_route(&b, &r);
+	CU_ASSERT_EQUAL_FATAL(wire_dec_route(b.data, b.len, &o), 0);
+	CU_ASSERT_EQUAL(o.gen, 11);
+	CU_ASSERT_EQUAL(o.seq, 12);
+	CU_ASSERT_EQUAL(o.flags, WIRE_ROUTE_F_FIRST);
+	CU_ASSERT_EQUAL_FATAL(o.n, 2);
+	CU_ASSERT_EQUAL(o.ents[1].op, WIRE_ROUTE_DEL);
+	CU_ASSERT_EQUAL(o.ents[1].len, 10);
+	CU_ASSERT_EQUAL(memcmp(o.ents[1].filter, "$share/g/b", 10), 0);
+	wire_route_free(&o);
+	CHECK_TRUNCATIONS(&b, wire_dec_route, wire_route);
+	/* Empty filter, bad op: refused. */
+	e[0].len = 0;
+	buf_reset(&b);
+	wire_enc_route(&b, &r);
+	CU_ASSERT_EQUAL(wire_dec_route(b.data, b.len, &o), -1);
+	e[0].len = 3;
+	e[0].op = 9;
+	buf_reset(&b);
+	wire_enc_route(&b, &r);
+	CU_ASSERT_EQUAL(wire_dec_route(b.data, b.len, &o), -1);
+	buf_reset(&b);
+	wire_enc_route_sync_req(&b, &q);
+	CU_ASSERT_EQUAL(wire_dec_route_sync_req(b.data, b.len, &qo), 0);
+	CU_ASSERT_EQUAL(qo.gen, 5);
+	CU_ASSERT_EQUAL(qo.seq, 6);
+	CHECK_TRUNCATIONS(&b, wire_dec_route_sync_req, wire_route_sync_req);
+	buf_free(&b);
+}
+
+static void
+test_wire_forward(void)
+{
+	struct ipc_fwd_target	 t[2] = {
+		{ 0, IPC_FWD_PLAIN, { NULL, 0 } },
+		{ 0, IPC_FWD_SHARED, { (const uint8_t *)"$share/g/x", 10 } },
+	};
+	struct ipc_store_body	 body = { 0 };
+	struct buf		 b = BUF_INIT, tb = BUF_INIT, bb = BUF_INIT;
+	struct wire_forward	 f;
+	struct rbuf		 r;
+	const uint8_t		*tp, *bp;
+	size_t			 at, tlen, blen;
+	uint64_t		 seq;
+	int			 n = 0;
+
+	body.qos = 1;
+	body.topic.p = (const uint8_t *)"x";
+	body.topic.len = 1;
+	body.payload.p = (const uint8_t *)"p";
+	body.payload.len = 1;
+	ipc_enc_fwd_targets(&tb, t, 2, false);
+	ipc_enc_store_body(&bb, &body);
+	at = wire_begin_forward(&b, 77);
+	wire_add_forward_msg(&b, 1, tb.data, tb.len, bb.data, bb.len);
+	wire_add_forward_msg(&b, 0, tb.data, tb.len, bb.data, bb.len);
+	wire_end_forward(&b, at, 2);
+	CU_ASSERT_EQUAL_FATAL(wire_dec_forward(b.data, b.len, &f), 0);
+	CU_ASSERT_EQUAL(f.to_boot, 77);
+	CU_ASSERT_EQUAL(f.n, 2);
+	rbuf_init(&r, f.msgs, f.len);
+	while (wire_next_forward_msg(&r, &seq, &tp, &tlen, &bp, &blen) == 1) {
+		CU_ASSERT_EQUAL(seq, n == 0 ? 1 : 0);
+		CU_ASSERT_EQUAL(tlen, tb.len);
+		CU_ASSERT_EQUAL(memcmp(tp, tb.data, tlen), 0);
+		CU_ASSERT_EQUAL(blen, bb.len);
+		CU_ASSERT_EQUAL(memcmp(bp, bb.data, blen), 0);
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 2);
+	CHECK_TRUNCATIONS(&b, wire_dec_forward, wire_forward);
+	/* A count that does not match the messages. */
+	wire_end_forward(&b, at, 3);
+	CU_ASSERT_EQUAL(wire_dec_forward(b.data, b.len, &f), -1);
+	wire_end_forward(&b, at, 1);
+	CU_ASSERT_EQUAL(wire_dec_forward(b.data, b.len, &f), -1);
+	buf_free(&b);
+	buf_free(&tb);
+	buf_free(&bb);
+}
+
+static void
+test_wire_forward_ack_owner(void)
+{
+	struct ipc_ack_ent	 e[2] = { { 3, IPC_FWD_OK }, { 4, IPC_FWD_FULL } };
+	struct wire_forward_ack	 a = { 9, 2, e }, ao;
+	struct wire_forward_nack nk = { 9, 3 }, nko;
+	struct ipc_bytes	 ids[2] = { { (const uint8_t *)"c1", 2 },
+				    { (const uint8_t *)"c22", 3 } };
+	struct wire_owner_req	 q = { 2, ids }, qo;
+	struct buf		 b = BUF_INIT;
+
+	wire_enc_forward_ack(&b, &a);
+	CU_ASSERT_EQUAL_FATAL(wire_dec_forward_ack(b.data, b.len, &ao), 0);
+	CU_ASSERT_EQUAL(ao.to_boot, 9);
+	CU_ASSERT_EQUAL(ao.n, 2);
+	CU_ASSERT_EQUAL(ao.ents[1].rc, IPC_FWD_FULL);
+	wire_forward_ack_free(&ao);
+	CHECK_TRUNCATIONS(&b, wire_dec_forward_ack, wire_forward_ack);
+	buf_reset(&b);
+	wire_enc_forward_nack(&b, &nk);
+	CU_ASSERT_EQUAL(wire_dec_forward_nack(b.data, b.len, &nko), 0);
+	CU_ASSERT_EQUAL(nko.seq, 3);
+	CHECK_TRUNCATIONS(&b, wire_dec_forward_nack, wire_forward_nack);
+	buf_reset(&b);
+	wire_enc_owner_req(&b, &q);
+	CU_ASSERT_EQUAL_FATAL(wire_dec_owner_req(b.data, b.len, &qo), 0);
+	CU_ASSERT_EQUAL(qo.n, 2);
+	CU_ASSERT_EQUAL(qo.ids[1].len, 3);
+	CU_ASSERT_EQUAL(memcmp(qo.ids[1].p, "c22", 3), 0);
+	wire_owner_req_free(&qo);
+	CHECK_TRUNCATIONS(&b, wire_dec_owner_req, wire_owner_req);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -198,6 +324,9 @@ main(void)
 		UNIT_TEST(test_wire_raft_stream),
 		UNIT_TEST(test_wire_join_leave_reply),
 		UNIT_TEST(test_wire_name_limits),
+		UNIT_TEST(test_wire_route),
+		UNIT_TEST(test_wire_forward),
+		UNIT_TEST(test_wire_forward_ack_owner),
 		UNIT_END
 	};
 

@@ -50,8 +50,7 @@ struct node {
 	struct clusterlink	*cl;
 	/* What its "mqttd" saw. */
 	int			 nroutes;
-	char			 last_route[256];
-	uint64_t		 last_route_node;
+	struct cl_route		*routes[64];
 	int			 ndeliver;
 	int			 nplain;
 	int			 nshared;
@@ -62,6 +61,13 @@ struct node {
 	char			 last_shared[256];
 	uint8_t			*seen;		/* [NMSG] */
 	bool			 hold;		/* do not answer deliveries */
+	/* Ownership. */
+	int			 ntakeovers;
+	uint64_t		 takeover_to;
+	int			 nxfers;
+	char			 xfer_sub[64];
+	char			 xfer_msg[64];
+	int			 xfer_flags;
 };
 
 static struct node	 nodes[NNODES];
@@ -161,6 +167,11 @@ node_start(struct node *n)
 			dup2(fd, STDOUT_FILENO);
 			close(fd);
 		}
+		/* TEST_GDB=1: a backtrace of a clusterd that stops. */
+		if (getenv("TEST_GDB") != NULL)
+			execlp("gdb", "gdb", "-q", "-batch", "-ex",
+			    "break fatalx", "-ex", "run", "-ex", "bt",
+			    "--args", bin, "-c", n->conf, (char *)NULL);
 		execl(bin, "clusterd", "-c", n->conf, (char *)NULL);
 		_exit(127);
 	}
@@ -206,6 +217,7 @@ ternctl(struct node *n, const char *a1, const char *a2, const char *a3)
 	if ((pid = fork()) == 0) {
 		fd = open("/dev/null", O_WRONLY);
 		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
 		execl(bin, "ternctl", "-c", n->conf, a1, a2, a3,
 		    (char *)NULL);
 		_exit(127);
@@ -240,18 +252,40 @@ static void
 route_add_cb(void *arg, struct cl_route *r)
 {
 	struct node	*n = arg;
+	int		 i;
 
 	n->nroutes++;
-	n->last_route_node = r->node;
-	snprintf(n->last_route, sizeof(n->last_route), "%s", r->filter);
+	for (i = 0; i < 64; i++)
+		if (n->routes[i] == NULL) {
+			n->routes[i] = r;
+			break;
+		}
+}
+
+/* True when n holds node's route for filter. */
+static bool
+has_route(struct node *n, struct node *node, const char *filter)
+{
+	int	i;
+
+	for (i = 0; i < 64; i++)
+		if (n->routes[i] != NULL &&
+		    n->routes[i]->node == clusterlink_node_id(node->cl) &&
+		    strcmp(n->routes[i]->filter, filter) == 0)
+			return (true);
+	return (false);
 }
 
 static void
 route_del_cb(void *arg, struct cl_route *r)
 {
 	struct node	*n = arg;
+	int		 i;
 
 	n->nroutes--;
+	for (i = 0; i < 64; i++)
+		if (n->routes[i] == r)
+			n->routes[i] = NULL;
 }
 
 static void
@@ -293,6 +327,54 @@ deliver_cb(void *arg, uint64_t id, uint64_t from,
 }
 
 static void
+takeover_cb(void *arg, const struct ipc_takeover *t)
+{
+	struct node		*n = arg;
+	struct ipc_xfer		 x = { 0 };
+	struct ipc_store_sub	 sub = { 0 };
+	struct ipc_xfer_msg	 msg = { 0 };
+
+	n->ntakeovers++;
+	n->takeover_to = t->to;
+	/* Hand over one subscription and one queued message. */
+	x.node = t->to;
+	x.xfer = t->xfer;
+	x.flags = IPC_XFER_F_SESSION | IPC_XFER_F_LAST;
+	x.client_id = t->client_id;
+	sub.filter.p = (const uint8_t *)"q/#";
+	sub.filter.len = 3;
+	sub.options = 1;
+	x.nsubs = 1;
+	x.subs = &sub;
+	msg.qos = 1;
+	msg.body.qos = 1;
+	msg.body.topic.p = (const uint8_t *)"q/1";
+	msg.body.topic.len = 3;
+	msg.body.payload.p = (const uint8_t *)"queued";
+	msg.body.payload.len = 6;
+	x.nmsgs = 1;
+	x.msgs = &msg;
+	clusterlink_xfer(n->cl, &x);
+}
+
+static void
+xfer_cb(void *arg, const struct ipc_xfer *x)
+{
+	struct node	*n = arg;
+
+	n->nxfers++;
+	n->xfer_flags = x->flags;
+	if (x->nsubs > 0)
+		snprintf(n->xfer_sub, sizeof(n->xfer_sub), "%.*s",
+		    (int)x->subs[0].filter.len,
+		    (const char *)x->subs[0].filter.p);
+	if (x->nmsgs > 0)
+		snprintf(n->xfer_msg, sizeof(n->xfer_msg), "%.*s",
+		    (int)x->msgs[0].body.payload.len,
+		    (const char *)x->msgs[0].body.payload.p);
+}
+
+static void
 cl_open(struct node *n)
 {
 	struct clusterlink_opts	o = { 0 };
@@ -305,6 +387,8 @@ cl_open(struct node *n)
 	o.route_add = route_add_cb;
 	o.route_del = route_del_cb;
 	o.deliver = deliver_cb;
+	o.takeover = takeover_cb;
+	o.xfer = xfer_cb;
 	if ((n->cl = clusterlink_new(base, &o)) == NULL)
 		exit(99);
 }
@@ -470,9 +554,9 @@ test_routes(void)
 	w.n = &nodes[1];
 	w.count = 1;
 	CU_ASSERT(run_until(cond_routes, &w, 5000));
-	CU_ASSERT_STRING_EQUAL(nodes[1].last_route, "$share/g/t/x");
-	CU_ASSERT_EQUAL(nodes[1].last_route_node,
-	    clusterlink_node_id(nodes[2].cl));
+	CU_ASSERT(has_route(&nodes[1], &nodes[2], "$share/g/t/x"));
+	CU_ASSERT(has_route(&nodes[0], &nodes[1], "t/#"));
+	CU_ASSERT(has_route(&nodes[0], &nodes[2], "$share/g/t/x"));
 	/* One of two subscriptions goes: the route stays. */
 	clusterlink_route_unref(nodes[1].cl, "t/#", 3);
 	run_for(300);
@@ -481,7 +565,8 @@ test_routes(void)
 	w.n = &nodes[0];
 	w.count = 1;
 	CU_ASSERT(run_until(cond_routes, &w, 5000));
-	CU_ASSERT_STRING_EQUAL(nodes[0].last_route, "$share/g/t/x");
+	CU_ASSERT(has_route(&nodes[0], &nodes[2], "$share/g/t/x"));
+	CU_ASSERT(!has_route(&nodes[0], &nodes[1], "t/#"));
 	clusterlink_route_ref(nodes[1].cl, "t/#", 3);
 	w.count = 2;
 	CU_ASSERT(run_until(cond_routes, &w, 5000));
@@ -595,6 +680,74 @@ test_sender_clusterd_killed(void)
 	CU_ASSERT(clusterlink_nroutes(nodes[0].cl) == 2);
 }
 
+struct claim_done {
+	int		 n;
+	int		 rc;
+	uint64_t	 prev;
+	int		 xfers_before;	/* nxfers of the claimer when done */
+	struct node	*claimer;
+};
+
+static void
+claim_cb(void *arg, int rc, uint64_t prev)
+{
+	struct claim_done	*c = arg;
+
+	c->n++;
+	c->rc = rc;
+	c->prev = prev;
+	c->xfers_before = c->claimer->nxfers;
+}
+
+static bool
+cond_claimed(void *arg)
+{
+	return (((struct claim_done *)arg)->n > 0);
+}
+
+static void
+claim(struct node *n, const char *cid, struct claim_done *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->claimer = n;
+	clusterlink_claim(n->cl, cid, strlen(cid), false, claim_cb, c);
+	CU_ASSERT_FATAL(run_until(cond_claimed, c, 15000));
+}
+
+/* One owner per client id, through Raft; takeover hands the session over
+ * before the new owner's claim completes. */
+static void
+test_claim_takeover(void)
+{
+	struct claim_done	c;
+
+	claim(&nodes[0], "client-1", &c);
+	CU_ASSERT_EQUAL(c.rc, IPC_CLAIM_OK);
+	CU_ASSERT_EQUAL(c.prev, 0);
+	/* Again on the owner: answered at once, nothing moves. */
+	claim(&nodes[0], "client-1", &c);
+	CU_ASSERT_EQUAL(c.rc, IPC_CLAIM_OK);
+	CU_ASSERT_EQUAL(c.prev, clusterlink_node_id(nodes[0].cl));
+	CU_ASSERT_EQUAL(nodes[0].ntakeovers, 0);
+	/* B claims it: A is told to hand over, B gets the session first. */
+	claim(&nodes[1], "client-1", &c);
+	CU_ASSERT_EQUAL(c.rc, IPC_CLAIM_OK);
+	CU_ASSERT_EQUAL(c.prev, clusterlink_node_id(nodes[0].cl));
+	CU_ASSERT_EQUAL(nodes[0].ntakeovers, 1);
+	CU_ASSERT_EQUAL(nodes[0].takeover_to,
+	    clusterlink_node_id(nodes[1].cl));
+	CU_ASSERT_EQUAL(c.xfers_before, 1);
+	CU_ASSERT_STRING_EQUAL(nodes[1].xfer_sub, "q/#");
+	CU_ASSERT_STRING_EQUAL(nodes[1].xfer_msg, "queued");
+	CU_ASSERT_EQUAL(nodes[1].xfer_flags,
+	    IPC_XFER_F_SESSION | IPC_XFER_F_LAST);
+	/* C claims a new one; many at once are batched. */
+	claim(&nodes[2], "client-2", &c);
+	CU_ASSERT_EQUAL(c.rc, IPC_CLAIM_OK);
+	CU_ASSERT_EQUAL(c.prev, 0);
+	CU_ASSERT_EQUAL(nodes[1].ntakeovers, 0);
+}
+
 /* A node that stops answering: forwards to it end as "gone". */
 static void
 test_stopped_node_gone(void)
@@ -626,6 +779,7 @@ main(int argc, char *argv[])
 		UNIT_TEST(test_forward_qos0_shared_retain),
 		UNIT_TEST(test_receiver_clusterd_killed),
 		UNIT_TEST(test_sender_clusterd_killed),
+		UNIT_TEST(test_claim_takeover),
 		UNIT_TEST(test_stopped_node_gone),
 		UNIT_END
 	};
