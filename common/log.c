@@ -25,6 +25,10 @@ log_init(const char *daemon, const char *nodename, bool use_syslog)
 
 	log_daemon = daemon;
 	log_set_nodename(nodename);
+	/* Under systemd, stderr already goes to the journal: syslog too
+	 * would write every line twice. */
+	if (getenv("JOURNAL_STREAM") != NULL)
+		use_syslog = false;
 	log_syslog = use_syslog;
 	if (use_syslog)
 		openlog(daemon, LOG_PID | LOG_NDELAY, LOG_DAEMON);
