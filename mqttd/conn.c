@@ -405,6 +405,26 @@ conn_read_partial(struct conn *c)
 	return (n);
 }
 
+/*
+ * Handles the whole packets a hold kept in c->inbuf (or fails c on a bad
+ * header there).  A single incomplete packet stays for conn_read_partial()
+ * or conn_feed().
+ */
+static void
+conn_input_kept(struct conn *c)
+{
+	size_t	pkt_len = 0;
+	int	r;
+
+	if (c->inbuf == NULL || c->hold != 0)
+		return;
+	r = conn_frame(c->inbuf, c->inlen, &pkt_len);
+	if (r == 0 || (r == 1 && pkt_len > c->inlen &&
+	    pkt_len <= conn_limit()))
+		return;
+	conn_input(c, c->inbuf, c->inlen);
+}
+
 void
 conn_lost(struct conn *c, const char *how)
 {
@@ -426,6 +446,13 @@ conn_readcb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	c->busy = true;
+	if (c->state != CONN_CLOSING) {
+		/* After a hold: the input kept goes first; a hold (again)
+		 * means no reading (the event may have been activated). */
+		conn_input_kept(c);
+		if (c->hold != 0 || c->state == CONN_CLOSING || c->dead)
+			goto out;
+	}
 	if (c->x != NULL) {
 		if (c->state != CONN_CLOSING)
 			c->last_rx = conn_mono_now();
@@ -914,25 +941,19 @@ conn_hold(struct conn *c, uint8_t why)
 void
 conn_release(struct conn *c, uint8_t why)
 {
-	bool	was_busy = c->busy;
-
 	c->hold &= ~why;
-	c->busy = true;
 	if (c->hold == 0 && c->state != CONN_CLOSING && !c->dead) {
-		/* The input kept while held, in order, before anything
-		 * newer. */
-		if (c->inbuf != NULL)
-			conn_input(c, c->inbuf, c->inlen);
-		if (c->hold == 0 && c->state != CONN_CLOSING && !c->dead) {
-			conn_resume_read(c);
-			/* A TLS layer may hold decrypted bytes the socket no
-			 * longer signals: read once now. */
-			if (c->x != NULL)
-				event_active(&c->rev, EV_READ, 0);
-		}
+		conn_resume_read(c);
+		/*
+		 * The input kept while held (and what a TLS layer still
+		 * holds) is handled by the read callback, before anything
+		 * newer: never here, where c may be inside conn_input()
+		 * already.
+		 */
+		if (c->inbuf != NULL || c->x != NULL)
+			event_active(&c->rev, EV_READ, 0);
 	}
-	c->busy = was_busy;
-	if (!was_busy && c->dead)
+	if (!c->busy && c->dead)
 		conn_destroy(c);
 }
 

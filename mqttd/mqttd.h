@@ -8,8 +8,9 @@
  * the delivery step (deliver.c) appends a reference to each session's
  * ordered queue (queue.c) or writes it straight to the client.  Sessions
  * (session.c) outlive connections (conn.c), whose socket I/O is kept in
- * two functions so that TLS (bufferevent_openssl) or a WebSocket filter
- * can be slotted in by listener.c without touching the MQTT code.
+ * two functions, behind which TLS and WebSocket connections go through
+ * xport.c (OpenSSL on the socket, RFC 6455 framing in ws.c) without
+ * touching the MQTT code.
  * Everything runs on one libevent loop; nothing in the MQTT path waits for
  * another process.
  */
@@ -380,8 +381,9 @@ void	session_free_all(void);
  * written with one write(2) by conn_flush(); only what the socket does not
  * take stays in obuf, with a write event, until it drains.  An idle
  * connection holds no buffer.  conn_readcb() and conn_flush() are the only
- * places that touch the socket: TLS and WebSocket (issue 6) put a
- * bufferevent (bufferevent_openssl, or a filter) behind those two.
+ * places that touch the socket: for TLS and WebSocket they call
+ * xport_read() and xport_write() instead (xport.c), which hand decoded
+ * bytes to conn_feed().
  */
 
 enum conn_state {
@@ -495,9 +497,10 @@ uint64_t conn_mono_now(void);
 #define CONN_HOLD_STORE	0x04	/* durable.c: storaged is behind */
 void	conn_hold(struct conn *c, uint8_t why);
 /*
- * Clears why; when no hold is left, handles the input kept and reads
- * again.  Call from outside c's callbacks only (a timer, the auth pool):
- * c may be freed by the time it returns.
+ * Clears why; when no hold is left, reads again, and the input kept is
+ * handled first, from the read callback (not within this call).  Safe
+ * anywhere; if c is closed and not inside one of its callbacks (busy), it
+ * is freed here: do not use c afterwards.
  */
 void	conn_release(struct conn *c, uint8_t why);
 /*

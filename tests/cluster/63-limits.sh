@@ -6,7 +6,7 @@
 # max_offline_messages, max_publish_rate (back-pressure: every message
 # arrives, later) and max_write_buffer (a subscriber that does not read
 # loses QoS 0 while another one gets everything); then the systemd
-# watchdog pings of a bare mqttd.
+# watchdog pings of a bare mqttd (its loop runs while it waits for storaged).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_listeners.sh"
 
@@ -38,14 +38,13 @@ with open(conf, 'w') as f:
 env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='4000000')
 p = subprocess.Popen([mqttd, '-c', conf], env=env,
                      stderr=open(os.path.join(d, 'wd.log'), 'w'))
-pings, ready, t0 = [], False, time.monotonic()
+pings, t0 = [], time.monotonic()
 try:
     while time.monotonic() - t0 < 3.6:
         try:
             msg = s.recv(100)
         except socket.timeout:
             continue
-        ready = ready or msg == b'READY=1'
         if msg == b'WATCHDOG=1':
             pings.append(time.monotonic() - t0)
 finally:
@@ -53,7 +52,8 @@ finally:
     p.wait(10)
 print('watchdog pings at', ['%.2f' % t for t in pings])
 gaps = [b - a for a, b in zip(pings, pings[1:])]
-sys.exit(0 if ready and len(pings) >= 4 and max(gaps) < 1.5 else 1)
+# READY=1 may wait for storaged (none here): the loop pings meanwhile.
+sys.exit(0 if len(pings) >= 4 and max(gaps) < 1.5 else 1)
 PYEOF
     fail "watchdog pings"
 pass

@@ -4,7 +4,7 @@ publishing and subscribing, and a raw RFC 6455 client for what paho
 cannot do: MQTT packets split across frames and several in one frame,
 ping/pong, the close handshake, and refused upgrades and frames.
 
-    t61_ws.py PORT [WSSPORT CAFILE]
+    t61_ws.py PORT [WSSPORT CAFILE]    (NODE_PORT: the TCP listener)
 """
 
 import base64
@@ -23,6 +23,7 @@ import mqttraw as m
 from tcase import case, check, eq, run, uid, until
 
 PORT = int(sys.argv[1])
+PORT_TCP = int(os.environ['NODE_PORT'])
 WSS = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 CAFILE = sys.argv[3] if len(sys.argv) > 3 else None
 sys.argv[1:] = []
@@ -96,8 +97,12 @@ def paho_wss():
 # ---- a raw WebSocket client --------------------------------------------
 
 class WS:
-    def __init__(self, port=PORT, protocols='mqtt', extra=b''):
+    def __init__(self, port=PORT, protocols='mqtt', extra=b'', tls=False):
         self.s = socket.create_connection(('127.0.0.1', port), timeout=5)
+        if tls:
+            c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            c.load_verify_locations(CAFILE)
+            self.s = c.wrap_socket(self.s, server_hostname='localhost')
         key = base64.b64encode(os.urandom(16))
         req = (b'GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\n'
                b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
@@ -287,6 +292,35 @@ def frame_over_max_message_size():
     f = w.read_frame()
     check(f is not None and f[0] == 8, 'no close frame')
     eq(struct.unpack('!H', f[1][:2])[0], 1009, 'close code')
+
+
+@case
+def rate_limit_holds_websocket_input():
+    # max_publish_rate is 200 on this node: 500 PUBLISH in one frame are
+    # held and handled over three seconds, all of them, in order; over
+    # TLS what is held may wait inside OpenSSL.
+    for tls in (False, True) if WSS else (False,):
+        rate_limit_case(WSS if tls else PORT, tls)
+
+
+def rate_limit_case(port, tls):
+    t = 'ws/' + uid('rate')
+    sub = m.Client(PORT_TCP, 4)
+    sub.connect(uid('rs'))
+    sub.subscribe((t, 0))
+    w = WS(port, tls=tls)
+    w.send(m.connect(4, uid('rp')))
+    w.mqtt()
+    t0 = time.monotonic()
+    w.send(b''.join(m.publish(t, b'%d' % i) for i in range(500)) +
+           m.pingreq())
+    got = sub.collect(500, extra=0.1, timeout=15)
+    dt = time.monotonic() - t0
+    eq([int(p.payload) for p in got], list(range(500)), 'all, in order')
+    check(dt >= 1.0, '500 at 200/s in %.2f s' % dt)
+    eq(w.mqtt(), b'\xd0\x00', 'PINGRESP after them')
+    w.close()
+    sub.disconnect()
 
 
 @case

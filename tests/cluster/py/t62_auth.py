@@ -101,6 +101,32 @@ def passwords_v311():
 
 
 @case
+def pipelined_behind_a_password_check():
+    # CONNECT, SUBSCRIBE and PUBLISH in one write: what follows the
+    # CONNECT waits for the check, then is handled in order.
+    for v in (4, 5):
+        t = 'alice/' + uid('pipe')
+        c = m.Client(PORT, v)
+        c.send(m.connect(v, uid('pipe'), username='alice',
+                         password='secret') +
+               m.subscribe(1, [(t, 1)], version=v) +
+               m.publish(t, b'self', qos=1, pid=2, version=v) +
+               m.pingreq())
+        eq(c.wait(m.CONNACK).rc, 0, 'CONNACK')
+        eq(c.wait(m.SUBACK).codes, [1], 'SUBACK')
+        eq(c.wait(m.PUBLISH).payload, b'self', 'own message')
+        c.wait(m.PINGRESP)
+        c.disconnect()
+    # A refused CONNECT drops what was pipelined behind it.
+    c = m.Client(PORT, 5)
+    c.send(m.connect(5, uid('pipe'), username='alice', password='bad') +
+           m.subscribe(1, [('alice/#', 1)], version=5))
+    got = c.wait_closed()
+    eq([p.type for p in got], [m.CONNACK], 'only the CONNACK')
+    eq(got[0].rc, 0x86, 'refused')
+
+
+@case
 def unknown_and_wrong_take_the_same_time():
     # Both run one KDF; report the medians (a loose bound only: the
     # unit test of the pool measures this precisely).
