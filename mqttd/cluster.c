@@ -56,6 +56,7 @@ struct cluster_claim {
 	struct conn	*c;		/* NULL once it went away */
 	struct buf	 raw;		/* the CONNECT, encoded again */
 	bool		 done;
+	bool		 running;	/* in cluster_claimed(): it frees */
 	int		 rc;		/* IPC_CLAIM_* */
 };
 TAILQ_HEAD(cluster_claim_list, cluster_claim);
@@ -156,6 +157,12 @@ has_cluster_routes(void)
 	return (nremote > 0);
 }
 
+size_t
+cluster_nroutes(void)
+{
+	return (nremote);
+}
+
 void
 cluster_sub_added(const char *filter, size_t len)
 {
@@ -250,13 +257,16 @@ struct cluster_ack {
 	uint64_t	id;
 };
 
+/* Handed over here (rc IPC_STORE_*): answer the sending node. */
 static void
 cluster_delivered(void *arg, int rc)
 {
 	struct cluster_ack	*a = arg;
 
 	if (cl != NULL)
-		clusterlink_deliver_done(cl, a->id, rc);
+		clusterlink_deliver_done(cl, a->id, rc == IPC_STORE_OK ?
+		    IPC_FWD_OK : rc == IPC_STORE_E_NOSPACE ? IPC_FWD_FULL :
+		    IPC_FWD_ERROR);
 	free(a);
 }
 
@@ -375,13 +385,15 @@ cluster_claimed(void *arg, int rc, uint64_t prev)
 	}
 	memset(&pkt, 0, sizeof(pkt));
 	c->busy = true;
+	/* pkt borrows k->raw: k lives until connect_handle() is done. */
+	k->running = true;
 	if (mqtt_decode(k->raw.data, k->raw.len, 0, &pkt, &why) !=
-	    MQTT_RC_SUCCESS) {
-		cluster_claim_free(k);
+	    MQTT_RC_SUCCESS)
 		conn_fail(c, MQTT_RC_MALFORMED_PACKET, why);	/* cannot be */
-	} else
-		connect_handle(c, &pkt);	/* frees k */
+	else
+		connect_handle(c, &pkt);
 	mqtt_packet_clear(&pkt);
+	cluster_claim_free(k);
 	c->busy = false;
 	/* Handles what the client sent after its CONNECT; may free c. */
 	conn_release(c, CONN_HOLD_CLAIM);
@@ -397,9 +409,10 @@ cluster_connect(struct conn *c, const struct mqtt_packet *pkt, bool chosen_id)
 	int				 rc;
 
 	if ((k = cluster_claim_of(c)) != NULL && k->done) {
-		/* The second run, with the claim decided. */
+		/* The second run, with the claim decided (the claim's
+		 * callback frees k afterwards). */
 		rc = k->rc;
-		cluster_claim_free(k);
+		k->c = NULL;
 		return (rc == IPC_CLAIM_OK ? CLUSTER_CONNECT_NOW :
 		    CLUSTER_CONNECT_REFUSE);
 	}
@@ -434,7 +447,7 @@ cluster_conn_free(struct conn *c)
 
 	if ((k = cluster_claim_of(c)) == NULL)
 		return;
-	if (k->done)
+	if (k->done && !k->running)
 		cluster_claim_free(k);
 	else
 		k->c = NULL;	/* the claim's callback frees it */
@@ -611,6 +624,16 @@ cluster_xfer_cb(void *arg, const struct ipc_xfer *x)
 
 /* --------------------------------------------------------- lifecycle */
 
+/* Sessions loaded from storaged before the link existed: their routes. */
+static void
+cluster_ref_session(struct session *s, void *arg)
+{
+	struct sub	*sub;
+
+	TAILQ_FOREACH(sub, &s->subs, link)
+		clusterlink_route_ref(cl, sub->filter, sub->len);
+}
+
 int
 cluster_init(void)
 {
@@ -632,6 +655,7 @@ cluster_init(void)
 		log_warnx("cluster: no link to clusterd: running alone");
 		return (-1);
 	}
+	session_walk(cluster_ref_session, NULL);
 	return (0);
 }
 

@@ -62,8 +62,9 @@ void	cluster_match_begin(void);
 void	cluster_match_remote(const struct topic_sub *sub, bool shared);
 int	cluster_match_end(const struct msg *m, void (*done)(void *, int),
 	    void *arg);
-/* True when there are other nodes' routes at all (skip the work if not). */
+/* True when there are other nodes' routes at all; how many. */
 bool	has_cluster_routes(void);
+size_t	cluster_nroutes(void);
 /* Back-pressure: stop reading from publishers while true. */
 bool	cluster_would_block(void);
 
@@ -84,11 +85,8 @@ void	cluster_body(const struct msg *m, struct ipc_store_body *body,
 struct msg *cluster_msg(const struct ipc_store_body *body);
 
 /*
- * In publish.c: delivers m, from another node, to this node's subscribers
- * as t says (IPC_FWD_PLAIN: every ordinary local subscriber; SHARED: one
- * local member of that group; RETAIN: stored as retained), never to other
- * nodes' routes; done(arg, rc) once handed over durably (QoS >= 1; done
- * may be NULL).  And: clusterlink's back-pressure is off again.
+ * In publish.c (declared in mqttd.h once wired): messages from other
+ * nodes, and clusterlink's back-pressure being off again.
  */
 struct ipc_fwd_target;
 void	publish_remote(struct msg *m, const struct ipc_fwd_target *t,

@@ -39,6 +39,7 @@
 #define CL_HELLO_MS	250
 #define CL_DEAD_MS	3000
 #define CL_RECV_MAX	256
+#define CL_BATCH_MAX	(256 * 1024)	/* bytes per IPC_FORWARD frame */
 
 /* A filter with local subscribers. */
 struct cl_local {
@@ -717,23 +718,38 @@ clusterlink_would_block(const struct clusterlink *cl)
 	return (cl->blocked);
 }
 
+/*
+ * Sends the unsent forwards in order, batched (CL_BATCH_MAX bytes per
+ * IPC_FORWARD frame); QoS 0 ones are done once sent.  Not sent (clusterd
+ * away or its queue full): everything waits for the next round.
+ */
 static void
 cl_flush_forwards(struct clusterlink *cl)
 {
-	struct cl_fwd	*f, *next;
+	struct cl_fwd	*f, *next, *first;
+	size_t		 at;
+	uint32_t	 n;
 
-	for (f = cl->first_unsent; f != NULL && cl->up; f = next) {
-		next = TAILQ_NEXT(f, link);
-		if (cl_send(cl, IPC_FORWARD, &f->frame) == -1) {
-			if (f->reliable)
-				return;		/* the next round */
-			cl->st.forwards_dropped++;
-			cl_fwd_free(cl, f);
-			continue;
+	while (cl->first_unsent != NULL && cl->up) {
+		first = cl->first_unsent;
+		buf_reset(&cl->out);
+		at = ipc_batch_begin(&cl->out);
+		n = 0;
+		for (f = first; f != NULL && (n == 0 ||
+		    cl->out.len + f->frame.len < CL_BATCH_MAX);
+		    f = TAILQ_NEXT(f, link)) {
+			ipc_batch_add(&cl->out, f->frame.data, f->frame.len);
+			n++;
 		}
-		cl->first_unsent = next;
-		if (!f->reliable)
-			cl_fwd_free(cl, f);
+		ipc_batch_end(&cl->out, at, n);
+		if (cl_send(cl, IPC_FORWARD, &cl->out) == -1)
+			return;
+		for (f = first; n > 0; f = next, n--) {
+			next = TAILQ_NEXT(f, link);
+			cl->first_unsent = next;
+			if (!f->reliable)
+				cl_fwd_free(cl, f);
+		}
 	}
 }
 
@@ -973,6 +989,11 @@ cl_dispatch(struct clusterlink *cl, const struct ipc_msg *m)
 	struct ipc_claims		 c;
 	struct ipc_takeover		 t;
 	struct ipc_xfer			 x;
+	struct rbuf			 r2;
+	const uint8_t			*p;
+	size_t				 len;
+	uint32_t			 n;
+	int				 rc;
 
 	switch (m->type) {
 	case IPC_HELLO:
@@ -993,10 +1014,19 @@ cl_dispatch(struct clusterlink *cl, const struct ipc_msg *m)
 		ipc_acks_free(&a);
 		return;
 	case IPC_DELIVER:
-		if (ipc_dec_deliver(m->payload, m->len, &d) == -1)
+		/* A batch: one of clusterd's loop iterations. */
+		if (ipc_batch_first(&r2, m->payload, m->len, &n) == -1)
 			break;
-		cl_on_deliver(cl, &d);
-		ipc_deliver_free(&d);
+		while ((rc = ipc_batch_next(&r2, &n, &p, &len)) == 1) {
+			if (ipc_dec_deliver(p, len, &d) == -1) {
+				rc = -1;
+				break;
+			}
+			cl_on_deliver(cl, &d);
+			ipc_deliver_free(&d);
+		}
+		if (rc == -1)
+			break;
 		return;
 	case IPC_CLUSTER_STATE:
 		if (ipc_dec_cluster_state(m->payload, m->len, &s) == -1)

@@ -146,6 +146,7 @@ deliver_msg_seq(struct session *s, struct msg *m, uint8_t qos, bool retain,
 			queue_done(&s->q, e);
 			return (false);
 		}
+		durable_entry_sent(s, e);
 		return (true);
 	}
 	if (conf->max_online_messages > 0 &&

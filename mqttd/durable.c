@@ -13,6 +13,13 @@
  * (session.dseq), which starts from storelink_next_id() (above anything
  * stored before) and counts up by one, so that the packet id of an entry
  * can be derived from it (queue.c) and is the same after a restart.
+ *
+ * An inbound QoS 2 packet id must be stored atomically with the message
+ * (else a crash between the two writes makes the PUBLISH sent again
+ * either lost or stored twice).  So when the message is appended, the id
+ * is one more target of the same APPEND: the queue "\0" + client id
+ * (client ids never hold a NUL), seq = the packet id.  LOAD turns such
+ * entries back into inbound QoS 2 ids; PUBREL acks the entry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +85,16 @@ static struct {
 	struct ipc_store_target	*targets;
 	uint32_t		 ntargets;
 	uint32_t		 tcap;
+	/* Entries of it sent at once: marked SENT after the APPEND. */
+	struct session		**msess;
+	uint64_t		*mseq;
+	uint32_t		 nmarks;
+	uint32_t		 mcap;
+	/* The inbound QoS 2 id that goes with it (durable_qos2_in()). */
+	struct session		*q2s;
+	uint16_t		 q2pid;
+	struct buf		 q2cid;		/* "\0" client id */
+	struct buf		 orphan;	/* LOAD: last orphan deleted */
 	struct buf		 props;
 	/* LOAD */
 	struct session		*ls;		/* last session looked up */
@@ -87,6 +104,7 @@ static struct {
 } dur;
 
 static void	durable_load_start(void);
+static bool	dur_q2_name(const struct session *, struct buf *);
 
 bool
 is_durable_up(void)
@@ -528,6 +546,9 @@ durable_session_end(struct session *s)
 		return;
 	storelink_session_del(dur.sl, s->client_id, s->id_len, dur_req_cb,
 	    NULL);
+	if (dur_q2_name(s, &dur.q2cid))
+		storelink_session_del(dur.sl, (const char *)dur.q2cid.data,
+		    dur.q2cid.len, dur_req_cb, NULL);
 	s->dflags = 0;
 }
 
@@ -566,6 +587,27 @@ durable_sub_del(struct session *s, const char *filter, size_t len)
 	dur_subs(s, false, filter, len, 0, 0);
 }
 
+/* Fills b with the name of s's queue of inbound QoS 2 ids. */
+static bool
+dur_q2_name(const struct session *s, struct buf *b)
+{
+	buf_reset(b);
+	if (s->id_len + 1 > IPC_STORE_CLIENT_MAX)
+		return (false);
+	buf_add_u8(b, 0);
+	buf_add(b, s->client_id, s->id_len);
+	return (true);
+}
+
+void
+durable_qos2_in(struct session *s, uint16_t pid)
+{
+	if (!is_durable_session(s))
+		return;
+	dur.q2s = s;
+	dur.q2pid = pid;
+}
+
 void
 durable_qos2_put(struct session *s, uint16_t pid)
 {
@@ -577,9 +619,14 @@ durable_qos2_put(struct session *s, uint16_t pid)
 void
 durable_qos2_del(struct session *s, uint16_t pid)
 {
-	if (dur.sl != NULL && (s->dflags & DUR_F_STORED))
-		storelink_qos2_del(dur.sl, s->client_id, s->id_len, pid,
-		    dur_req_cb, dur_arg());
+	if (dur.sl == NULL || !(s->dflags & DUR_F_STORED))
+		return;
+	/* It was stored one way or the other (durable_publish_end()). */
+	storelink_qos2_del(dur.sl, s->client_id, s->id_len, pid,
+	    dur_req_cb, dur_arg());
+	if (dur_q2_name(s, &dur.q2cid))
+		storelink_ack(dur.sl, (const char *)dur.q2cid.data,
+		    dur.q2cid.len, pid, dur_req_cb, dur_arg());
 }
 
 /* Publishing */
@@ -608,7 +655,7 @@ durable_publish_target(struct session *s, uint64_t sseq, uint8_t qos,
 	struct ipc_store_target	*t;
 	int			 i;
 
-	if (sseq == 0 || dur.pm == NULL)
+	if (sseq == 0)
 		return;
 	if (dur.ntargets == dur.tcap) {
 		dur.tcap = dur.tcap ? dur.tcap * 2 : 16;
@@ -631,16 +678,41 @@ durable_publish_end(void)
 {
 	struct ipc_store_append	a = { 0 };
 	struct msg		*m = dur.pm;
+	struct session		*s;
+	uint32_t		 i;
 
 	dur.pm = NULL;
-	if (m == NULL || dur.ntargets == 0)
+	if (dur.q2s != NULL) {
+		s = dur.q2s;
+		dur.q2s = NULL;
+		if (m != NULL && dur.ntargets > 0 && dur_q2_name(s,
+		    &dur.q2cid)) {
+			/* Stored with the message: see the top. */
+			durable_publish_target(s, dur.q2pid, 2, NULL, 0);
+			dur.targets[dur.ntargets - 1].client_id.p =
+			    dur.q2cid.data;
+			dur.targets[dur.ntargets - 1].client_id.len =
+			    dur.q2cid.len;
+		} else
+			storelink_qos2_put(dur.sl, s->client_id, s->id_len,
+			    dur.q2pid, dur_req_cb, dur_arg());
+	}
+	if (m == NULL || dur.ntargets == 0) {
+		dur.nmarks = 0;
 		return;
+	}
 	a.msg_id = m->id;
 	dur_body(m, &a.body);
 	a.ntargets = dur.ntargets;
 	a.targets = dur.targets;
 	storelink_append(dur.sl, &a, dur_req_cb, dur_arg());
 	dur.ntargets = 0;
+	for (i = 0; i < dur.nmarks; i++) {
+		s = dur.msess[i];
+		storelink_mark(dur.sl, s->client_id, s->id_len, dur.mseq[i],
+		    IPC_STORE_Q_SENT, dur_req_cb, NULL);
+	}
+	dur.nmarks = 0;
 }
 
 bool
@@ -682,9 +754,23 @@ durable_retain(struct msg *m)
 void
 durable_entry_sent(struct session *s, struct queue_entry *e)
 {
-	if (dur.sl != NULL && e->sseq != 0)
-		storelink_mark(dur.sl, s->client_id, s->id_len, e->sseq,
-		    IPC_STORE_Q_SENT, dur_req_cb, NULL);
+	if (dur.sl == NULL || e->sseq == 0)
+		return;
+	if (dur.pm != NULL) {
+		/* Written before its APPEND is made: mark it after. */
+		if (dur.nmarks == dur.mcap) {
+			dur.mcap = dur.mcap ? dur.mcap * 2 : 16;
+			dur.msess = xreallocarray(dur.msess, dur.mcap,
+			    sizeof(*dur.msess));
+			dur.mseq = xreallocarray(dur.mseq, dur.mcap,
+			    sizeof(*dur.mseq));
+		}
+		dur.msess[dur.nmarks] = s;
+		dur.mseq[dur.nmarks++] = e->sseq;
+		return;
+	}
+	storelink_mark(dur.sl, s->client_id, s->id_len, e->sseq,
+	    IPC_STORE_Q_SENT, dur_req_cb, NULL);
 }
 
 void
@@ -786,6 +872,32 @@ dur_ld_body(const struct ipc_store_rec *r)
 	return (m);
 }
 
+/* An inbound QoS 2 id stored with its message (see the top). */
+static void
+dur_ld_qos2_entry(const struct ipc_store_rec *r)
+{
+	struct ipc_bytes	 cid;
+	struct session		*s;
+
+	cid.p = r->client_id.p + 1;
+	cid.len = r->client_id.len - 1;
+
+	if ((s = dur_load_session(cid)) != NULL) {
+		if (r->seq >= 1 && r->seq <= 65535 &&
+		    !has_session_qos2(s, (uint16_t)r->seq))
+			session_qos2_add(s, (uint16_t)r->seq);
+		return;
+	}
+	/* Its session is gone (expired while mqttd was away). */
+	if (dur.orphan.len == r->client_id.len &&
+	    memcmp(dur.orphan.data, r->client_id.p, r->client_id.len) == 0)
+		return;
+	buf_reset(&dur.orphan);
+	buf_add(&dur.orphan, r->client_id.p, r->client_id.len);
+	storelink_session_del(dur.sl, (const char *)r->client_id.p,
+	    r->client_id.len, dur_req_cb, NULL);
+}
+
 static void
 dur_ld_queue(void *arg, const struct ipc_store_rec *r)
 {
@@ -794,6 +906,10 @@ dur_ld_queue(void *arg, const struct ipc_store_rec *r)
 	struct msg		*m;
 	int			 n = r->nsub_ids;
 
+	if (r->client_id.len > 1 && r->client_id.p[0] == '\0') {
+		dur_ld_qos2_entry(r);
+		return;
+	}
 	if ((s = dur_load_session(r->client_id)) == NULL || r->qos == 0)
 		return;
 	/* Loaded already (this LOAD started over). */
@@ -1010,6 +1126,10 @@ durable_free(void)
 	    (w = TAILQ_FIRST(&dur.waits)) != NULL)
 		dur_wait_free(w);
 	free(dur.targets);
+	free(dur.msess);
+	free(dur.mseq);
+	buf_free(&dur.q2cid);
+	buf_free(&dur.orphan);
 	buf_free(&dur.props);
 	memset(&dur, 0, sizeof(dur));
 }

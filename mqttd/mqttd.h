@@ -714,6 +714,9 @@ void	durable_sub_put(struct session *s, const char *filter, size_t len,
 void	durable_sub_del(struct session *s, const char *filter, size_t len);
 void	durable_qos2_put(struct session *s, uint16_t pid);
 void	durable_qos2_del(struct session *s, uint16_t pid);
+/* The next publish_msg() routes s's inbound QoS 2 PUBLISH pid: its id is
+ * stored in the same write as the message. */
+void	durable_qos2_in(struct session *s, uint16_t pid);
 /*
  * Routing one message (publish.c): begin; for each delivery, sseq =
  * durable_seq(s, qos) and, if deliver_msg_seq() kept it,

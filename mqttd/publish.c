@@ -297,12 +297,12 @@ publish_handle(struct conn *c, struct mqtt_packet *pkt)
 	}
 	/*
 	 * The PUBACK/PUBREC waits until storaged has what this PUBLISH
-	 * wrote (queue appends, the retained message, the QoS 2 id, put
-	 * first so that it shares the append's group commit).
+	 * wrote: queue appends, the retained message, and the QoS 2 id
+	 * (stored with the appends, in the same write: durable.c).
 	 */
 	durable_wait_begin();
 	if (pub->qos == 2)
-		durable_qos2_put(s, pub->packet_id);
+		durable_qos2_in(s, pub->packet_id);
 	n = publish_msg(m, s);
 	msg_unref(m);
 	if (pub->qos == 1)

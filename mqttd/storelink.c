@@ -606,7 +606,9 @@ sl_load_rec(struct storelink *sl, struct sl_req *r,
 {
 	const struct storelink_load_cbs	*c = r->lcbs;
 	void				(*fn)(void *,
-					    const struct ipc_store_rec *) = NULL;
+					    const struct ipc_store_rec *);
+
+	fn = NULL;
 
 	switch (rec->kind) {
 	case IPC_STORE_R_SESSION:

@@ -72,9 +72,33 @@ def cmd_setup(a):
     return 0 if done else 1
 
 
+def fix_paho(c):
+    """Two bugs of paho-mqtt 1.6 that break MQTT's own guarantees, fixed
+    here so that the tests measure the broker:
+    - every failed reconnect attempt runs _messages_reconnect_reset_out()
+      again, and the second run turns a QoS 2 message that was waiting
+      for PUBCOMP (PUBREL to resend) into a new PUBLISH with DUP 0: the
+      broker then rightly takes it for a new message ([MQTT-4.3.3-2]);
+    - publish() may send a new message on a fresh connection before the
+      CONNACK handler has resent the older ones ([MQTT-4.6.0-1]): see
+      the `ready` gate in cmd_pub()."""
+    orig = c._messages_reconnect_reset_out
+
+    def reset_out():
+        with c._out_message_mutex:
+            rel = [m for m in c._out_messages.values()
+                   if m.state == mqtt.mqtt_ms_resend_pubrel]
+        orig()
+        with c._out_message_mutex:
+            for m in rel:
+                m.state = mqtt.mqtt_ms_resend_pubrel
+    c._messages_reconnect_reset_out = reset_out
+
+
 def cmd_pub(a):
     cid = a.client_id or 'pub-%s-%d' % (a.id, os.getpid())
     c = new_client(a, cid, False)
+    fix_paho(c)
     c.max_inflight_messages_set(a.inflight)
     c.max_queued_messages_set(0)
     c.reconnect_delay_set(0.05, 0.5)
@@ -90,15 +114,29 @@ def cmd_pub(a):
             out.write('%d\n' % seq)
 
     def on_connect(cl, ud, fl, rc, pr=None):
-        state['conns'] += 1
+        if rc == 0:
+            state['conns'] += 1
+            state['up_at'] = time.monotonic()
 
     def on_disconnect(cl, ud, rc, pr=None):
+        state['up_at'] = None
         if not state.get('stopping'):
             state['drops'] += 1
+
+    def ready():
+        # Connected, and paho's resends after CONNACK (which run right
+        # after on_connect) are out.
+        t = state.get('up_at')
+        return t is not None and time.monotonic() - t > 0.05
 
     c.on_publish = on_publish
     c.on_connect = on_connect
     c.on_disconnect = on_disconnect
+    if os.environ.get('STORE_PAHO_LOG'):
+        plog = open('%s.%s' % (os.environ['STORE_PAHO_LOG'], a.id), 'a',
+                    buffering=1)
+        c.on_log = lambda cl, ud, lvl, buf: plog.write(
+            '%.3f %s\n' % (time.time(), buf))
     end = time.monotonic() + a.timeout
     while True:
         try:
@@ -117,8 +155,9 @@ def cmd_pub(a):
             due = t0 + i / a.rate
             while time.monotonic() < due:
                 time.sleep(min(0.01, due - time.monotonic()))
-        # Keep the window bounded while the broker is away.
-        while len(mids) >= a.inflight and time.monotonic() < end:
+        # Keep the window bounded; publish only when connected.
+        while (len(mids) >= a.inflight or not ready()) and \
+                time.monotonic() < end:
             time.sleep(0.005)
         info = c.publish(a.topic, '%s:%d' % (a.id, seq), a.qos)
         mids[info.mid] = seq
@@ -175,6 +214,11 @@ def cmd_drain(a):
 
     c.on_connect = on_connect
     c.on_message = on_message
+    if os.environ.get('STORE_PAHO_LOG'):
+        plog = open('%s.drain' % os.environ['STORE_PAHO_LOG'], 'a',
+                    buffering=1)
+        c.on_log = lambda cl, ud, lvl, buf: plog.write(
+            '%.3f %s\n' % (time.time(), buf))
     do_connect(a, c, False)
     c.loop_start()
     end = time.monotonic() + a.timeout

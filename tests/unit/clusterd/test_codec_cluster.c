@@ -344,6 +344,47 @@ test_xfer(void)
 }
 
 static void
+test_batch(void)
+{
+	struct buf	 b = BUF_INIT;
+	struct rbuf	 r;
+	const uint8_t	*p;
+	size_t		 at, len;
+	uint32_t	 n;
+
+	at = ipc_batch_begin(&b);
+	ipc_batch_add(&b, (const uint8_t *)"one", 3);
+	ipc_batch_add(&b, (const uint8_t *)"", 0);
+	ipc_batch_add(&b, (const uint8_t *)"three", 5);
+	ipc_batch_end(&b, at, 3);
+	CU_ASSERT_EQUAL_FATAL(ipc_batch_first(&r, b.data, b.len, &n), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 1);
+	CU_ASSERT_EQUAL(len, 3);
+	CU_ASSERT_EQUAL(memcmp(p, "one", 3), 0);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 1);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 1);
+	CU_ASSERT_EQUAL(memcmp(p, "three", 5), 0);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 0);
+	/* Cut short: the last entry is malformed. */
+	CU_ASSERT_EQUAL_FATAL(ipc_batch_first(&r, b.data, b.len - 1, &n), 0);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 1);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), 1);
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), -1);
+	/* Trailing bytes after the last entry. */
+	buf_add_u8(&b, 0);
+	CU_ASSERT_EQUAL_FATAL(ipc_batch_first(&r, b.data, b.len, &n), 0);
+	while (ipc_batch_next(&r, &n, &p, &len) == 1)
+		;
+	CU_ASSERT_EQUAL(ipc_batch_next(&r, &n, &p, &len), -1);
+	/* A count the frame cannot hold. */
+	ipc_batch_end(&b, at, 1000000);
+	CU_ASSERT_EQUAL(ipc_batch_first(&r, b.data, b.len, &n), -1);
+	buf_free(&b);
+}
+
+static void
 test_cluster_type_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(ipc_type_name(IPC_CLUSTER_JOIN_REQ),
@@ -366,6 +407,7 @@ main(void)
 		UNIT_TEST(test_deliver_acks),
 		UNIT_TEST(test_cluster_state_claims),
 		UNIT_TEST(test_xfer),
+		UNIT_TEST(test_batch),
 		UNIT_END
 	};
 
