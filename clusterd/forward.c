@@ -106,6 +106,9 @@ struct forward {
 	size_t			 acks_cap;
 	struct buf		 out;
 	struct buf		 tmp;
+	struct buf		 dbatch;	/* IPC_DELIVER frame being built */
+	size_t			 dbatch_at;
+	uint32_t		 dbatch_n;
 	struct forward_stats	 st;
 };
 
@@ -373,14 +376,28 @@ forward_on_ipc(struct clusterd *cd, const struct ipc_msg *m)
 	struct forward		*f = cd->fwd;
 	struct ipc_forward	 v;
 	struct ipc_acks		 a;
+	struct rbuf		 r;
+	const uint8_t		*p;
+	size_t			 len;
+	uint32_t		 n;
+	int			 rc;
 
 	if (f == NULL)
 		return;
 	if (m->type == IPC_FORWARD) {
-		if (ipc_dec_forward(m->payload, m->len, &v) == -1)
+		/* A batch: every forward of one of mqttd's loop rounds. */
+		if (ipc_batch_first(&r, m->payload, m->len, &n) == -1)
 			goto bad;
-		fwd_on_forward(f, &v);
-		ipc_forward_free(&v);
+		while ((rc = ipc_batch_next(&r, &n, &p, &len)) == 1) {
+			if (ipc_dec_forward(p, len, &v) == -1) {
+				rc = -1;
+				break;
+			}
+			fwd_on_forward(f, &v);
+			ipc_forward_free(&v);
+		}
+		if (rc == -1)
+			goto bad;
 		return;
 	}
 	if (m->type == IPC_DELIVER_ACK) {
@@ -398,12 +415,39 @@ forward_on_ipc(struct clusterd *cd, const struct ipc_msg *m)
 
 /* ------------------------------------------------ to our mqttd */
 
+/* Sends the IPC_DELIVER batch being built, if any. */
+static int
+fwd_flush_dlv(struct forward *f)
+{
+	int	rc;
+
+	if (f->dbatch_n == 0)
+		return (0);
+	ipc_batch_end(&f->dbatch, f->dbatch_at, f->dbatch_n);
+	rc = route_to_mqttd(f->cd, IPC_DELIVER, &f->dbatch);
+	buf_reset(&f->dbatch);
+	f->dbatch_n = 0;
+	return (rc);
+}
+
+/*
+ * Adds one delivery to the IPC_DELIVER batch (sent at the end of the loop
+ * iteration, or when it grows past FWD_FRAME_MAX).  Returns 0, or -1 when
+ * mqttd is away (what is numbered goes again when it is back).
+ */
 static int
 fwd_send_dlv(struct forward *f, const uint8_t *payload, size_t len)
 {
-	struct buf	b = { (uint8_t *)payload, len, len };
-
-	return (route_to_mqttd(f->cd, IPC_DELIVER, &b));
+	if (!is_route_mqttd_up(f->cd))
+		return (-1);
+	if (f->dbatch_n == 0)
+		f->dbatch_at = ipc_batch_begin(&f->dbatch);
+	ipc_batch_add(&f->dbatch, payload, len);
+	f->dbatch_n++;
+	if (f->dbatch.len > FWD_FRAME_MAX)
+		return (fwd_flush_dlv(f));
+	route_schedule(f->cd);
+	return (0);
 }
 
 void
@@ -636,14 +680,10 @@ fwd_reset_stream(struct forward *f, struct fwd_peer *pe, uint64_t boot)
 		    "%zu messages again", pe->node, pe->nents);
 	pe->peer_boot = boot;
 	pe->next_seq = 1;
-	TAILQ_FOREACH_SAFE(e, &pe->ents, link, next) {
-		if (e->seq == 0) {
-			f->st.dropped_qos0++;
-			fwd_ent_free(f, pe, e, IPC_FWD_OK);
-			continue;
-		}
-		e->seq = pe->next_seq++;
-	}
+	/* QoS 0 not sent yet goes to the new one as it is. */
+	TAILQ_FOREACH_SAFE(e, &pe->ents, link, next)
+		if (e->seq != 0)
+			e->seq = pe->next_seq++;
 	pe->unsent = TAILQ_FIRST(&pe->ents);
 	pe->progress_at = uv_now(f->cd->loop);
 }
@@ -762,6 +802,7 @@ forward_flush(struct clusterd *cd)
 
 	if (f == NULL)
 		return;
+	fwd_flush_dlv(f);
 	for (i = 0; i < f->npeers; i++) {
 		fwd_flush_peer(f, f->peers[i]);
 		fwd_flush_acks(f, f->peers[i]);
@@ -838,6 +879,7 @@ forward_start(struct clusterd *cd)
 	TAILQ_INIT(&f->dlvs);
 	buf_init(&f->out);
 	buf_init(&f->tmp);
+	buf_init(&f->dbatch);
 	cd->fwd = f;
 }
 
@@ -878,6 +920,7 @@ forward_free(struct clusterd *cd)
 	free(f->acks);
 	buf_free(&f->out);
 	buf_free(&f->tmp);
+	buf_free(&f->dbatch);
 	free(f);
 	cd->fwd = NULL;
 }

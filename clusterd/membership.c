@@ -1775,6 +1775,9 @@ membership_show(struct clusterd *cd)
 		    json_string(sorted[i].address));
 		json_object_set_new(o, "id", json_sprintf("%016" PRIx64,
 		    sorted[i].id));
+		/* Client ids it owns (owner.c): ownership counts. */
+		json_object_set_new(o, "owned", json_integer((json_int_t)
+		    owner_count(cd, sorted[i].id)));
 		json_array_append_new(nodes, o);
 	}
 	free(sorted);

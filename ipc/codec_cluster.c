@@ -648,3 +648,48 @@ ipc_xfer_free(struct ipc_xfer *v)
 	v->msgs = NULL;
 	v->nsubs = v->nmsgs = 0;
 }
+
+/* Batches */
+size_t
+ipc_batch_begin(struct buf *b)
+{
+	size_t	at = b->len;
+
+	buf_add_u32(b, 0);
+	return (at);
+}
+
+void
+ipc_batch_add(struct buf *b, const uint8_t *p, size_t len)
+{
+	buf_add_blob(b, p, len);
+}
+
+void
+ipc_batch_end(struct buf *b, size_t at, uint32_t n)
+{
+	be32_put(b->data + at, n);
+}
+
+int
+ipc_batch_first(struct rbuf *r, const uint8_t *p, size_t len, uint32_t *n)
+{
+	rbuf_init(r, p, len);
+	*n = rbuf_u32(r);
+	if (r->err || *n > IPC_BATCH_MAX || *n > rbuf_left(r) / 4)
+		return (-1);
+	return (0);
+}
+
+int
+ipc_batch_next(struct rbuf *r, uint32_t *left, const uint8_t **p,
+    size_t *len)
+{
+	if (*left == 0)
+		return (rbuf_left(r) == 0 ? 0 : -1);
+	if ((*p = rbuf_blob(r, len, IPC_STORE_PAYLOAD_MAX +
+	    IPC_STORE_PROPS_MAX + 4 * 65536)) == NULL)
+		return (-1);
+	(*left)--;
+	return (1);
+}

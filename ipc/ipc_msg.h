@@ -29,7 +29,7 @@
 #include "ipc/msg_cluster.h"
 #include "ipc/msg_store.h"
 
-#define IPC_VERSION	4	/* bump on any change to this file */
+#define IPC_VERSION	5	/* bump on any change to this file */
 
 #define IPC_MESSAGES(X)							\
 	/* any daemon or ternctl -> any daemon */			\

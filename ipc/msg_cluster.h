@@ -125,6 +125,10 @@ struct ipc_fwd_target {
  */
 
 /*
+ * IPC_FORWARD and IPC_DELIVER frames are batches: u32 count, then count
+ * times (u32 length, one payload as below), so that a loop round's
+ * messages cost one frame (ipc_batch_*()).
+ *
  * IPC_FORWARD: one message for other nodes.  id is the sender's (never
  * reused by one mqttd); with IPC_FWD_F_ACK clusterd answers it once every
  * target node's mqttd acknowledged it (its durable appends done) or the
@@ -258,6 +262,22 @@ struct buf;
 struct ipc_msg;
 struct ipc_peer;
 struct rbuf;
+
+/*
+ * Batches of payloads (IPC_FORWARD, IPC_DELIVER): ipc_batch_begin()
+ * returns where the count goes; ipc_batch_add() appends one payload;
+ * ipc_batch_end() writes the count.  Reading: ipc_batch_first() over a
+ * frame, then ipc_batch_next() returns 1 with one payload (into the
+ * frame), 0 at the end, -1 if malformed (stop).
+ */
+#define IPC_BATCH_MAX	(1024 * 1024)	/* payloads in one frame */
+size_t	ipc_batch_begin(struct buf *b);
+void	ipc_batch_add(struct buf *b, const uint8_t *p, size_t len);
+void	ipc_batch_end(struct buf *b, size_t at, uint32_t n);
+int	ipc_batch_first(struct rbuf *r, const uint8_t *p, size_t len,
+	    uint32_t *n);
+int	ipc_batch_next(struct rbuf *r, uint32_t *left, const uint8_t **p,
+	    size_t *len);
 
 /* Route, forward and session codec (codec_cluster.c). */
 void	ipc_enc_route(struct buf *b, const struct ipc_route *v);
