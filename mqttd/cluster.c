@@ -306,6 +306,20 @@ is_cluster_clustered(void)
 }
 
 bool
+is_cluster_joined(void)
+{
+	uint8_t	st;
+
+	/* A node still looking for its cluster (discovery) serves nobody
+	 * (issue 5): a load balancer must not send clients to a lone node
+	 * that would later join another cluster. */
+	if (cl == NULL)
+		return (true);
+	st = clusterlink_state(cl);
+	return (!(st & IPC_CS_DISCOVERY) || (st & IPC_CS_JOINED));
+}
+
+bool
 is_cluster_allowed(enum cluster_op op)
 {
 	const struct conf	*conf = broker->conf;
@@ -416,6 +430,8 @@ cluster_connect(struct conn *c, const struct mqtt_packet *pkt, bool chosen_id)
 		return (rc == IPC_CLAIM_OK ? CLUSTER_CONNECT_NOW :
 		    CLUSTER_CONNECT_REFUSE);
 	}
+	if (cl != NULL && !is_cluster_joined())
+		return (CLUSTER_CONNECT_REFUSE);
 	if (cl == NULL || !is_cluster_clustered())
 		return (CLUSTER_CONNECT_NOW);
 	if (!is_cluster_allowed(CLUSTER_OP_CONNECT))

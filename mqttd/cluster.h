@@ -70,6 +70,8 @@ bool	cluster_would_block(void);
 
 /* G3: may op be served now?  (Majority, or the knob for op is on.) */
 bool	is_cluster_allowed(enum cluster_op op);
+/* False while discovery has not joined this node to a cluster. */
+bool	is_cluster_joined(void);
 /* True while this node runs in a cluster of several nodes. */
 bool	is_cluster_clustered(void);
 
@@ -83,15 +85,6 @@ bool	is_cluster_clustered(void);
 void	cluster_body(const struct msg *m, struct ipc_store_body *body,
 	    struct buf *props);
 struct msg *cluster_msg(const struct ipc_store_body *body);
-
-/*
- * In publish.c (declared in mqttd.h once wired): messages from other
- * nodes, and clusterlink's back-pressure being off again.
- */
-struct ipc_fwd_target;
-void	publish_remote(struct msg *m, const struct ipc_fwd_target *t,
-	    uint32_t nt, void (*done)(void *, int), void *arg);
-void	publish_unblocked(void);
 
 /*
  * Session ownership (connect.c).  cluster_connect() is asked for every

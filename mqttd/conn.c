@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 
 /* One read(2) takes at most this much; packets are framed in place. */
@@ -729,6 +730,7 @@ conn_destroy(struct conn *c)
 		event_free(c->wev);
 	auth_conn_free(c);
 	durable_conn_gone(c);
+	cluster_conn_free(c);
 	limits_free(c);
 	xport_free(c);
 	free(c->username);

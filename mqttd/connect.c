@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 
 /* Refuses c's CONNECT with rc (a 5.0 code; 3.x gets the mapped code). */
@@ -263,6 +264,18 @@ connect_handle(struct conn *c, struct mqtt_packet *pkt)
 		return;
 	}
 
+	/* Session ownership (issue 4): one owner node per client id. */
+	switch (cluster_connect(c, pkt, co->client_id.len > 0)) {
+	case CLUSTER_CONNECT_LATER:
+		return;		/* connect_handle() again once claimed */
+	case CLUSTER_CONNECT_REFUSE:
+		connect_refuse(c, MQTT_RC_SERVER_UNAVAILABLE, "this node is "
+		    "cut off from most of the cluster, or the claim of the "
+		    "client id failed");
+		return;
+	case CLUSTER_CONNECT_NOW:
+		break;
+	}
 	connect_takeover(c, id, idlen);
 	if ((s = session_find(id, idlen)) != NULL && co->clean_start) {
 		session_end(s);

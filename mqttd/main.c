@@ -13,6 +13,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 
 static void
@@ -81,6 +82,8 @@ main(int argc, char *argv[])
 		fatalx("cannot set up the link to storaged under %s",
 		    conf.run_dir);
 	durable_wait_loaded(10000);
+	/* Other nodes (issue 4); without clusterd mqttd runs alone. */
+	cluster_init();
 	if (listener_open_all() == -1)
 		fatalx("cannot open the listeners");
 	if (dispatch_init() == -1)
@@ -100,6 +103,7 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_free(sigint);
 	broker_free();
+	cluster_free();
 	durable_free();
 	reload_free();
 	dispatch_free();

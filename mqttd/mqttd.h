@@ -495,6 +495,8 @@ uint64_t conn_mono_now(void);
 #define CONN_HOLD_AUTH	0x01
 #define CONN_HOLD_RATE	0x02
 #define CONN_HOLD_STORE	0x04	/* durable.c: storaged is behind */
+#define CONN_HOLD_CLAIM	0x08	/* cluster.c: the client id is claimed */
+#define CONN_HOLD_CLUSTER 0x10	/* cluster.c: forwards are behind */
 void	conn_hold(struct conn *c, uint8_t why);
 /*
  * Clears why; when no hold is left, reads again, and the input kept is
@@ -537,6 +539,18 @@ void	publish_handle_pubrel(struct conn *c, struct mqtt_packet *pkt);
  * the number of sessions it was given to.  Borrows m.
  */
 size_t	publish_msg(struct msg *m, struct session *origin);
+/*
+ * Delivers m, from another node, to this node's subscribers as t says
+ * (IPC_FWD_PLAIN: every ordinary local subscriber; IPC_FWD_SHARED: one
+ * local member of that group; IPC_FWD_RETAIN: stored as retained), never
+ * to other nodes' routes.  done(arg, rc) runs once it is handed over
+ * durably (rc IPC_STORE_*); done may be NULL (QoS 0).  Borrows m and t.
+ */
+struct ipc_fwd_target;
+void	publish_remote(struct msg *m, const struct ipc_fwd_target *t,
+	    uint32_t nt, void (*done)(void *, int), void *arg);
+/* Forwards are no longer behind (cluster.c): publishers read again. */
+void	publish_unblocked(void);
 
 /* deliver.c: outbound PUBLISH and its acknowledgements. */
 /*

@@ -9,12 +9,20 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "mqttd/cluster.h"
+#include "mqttd/clusterlink.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
 struct publish_ctx {
 	struct msg	*m;		/* borrowed */
 	struct session	*origin;	/* borrowed, may be NULL */
+	/* From another node: this node's subscribers only, as it says. */
+	bool		 remote;
+	bool		 plain;		/* ordinary subscribers */
+	const struct ipc_fwd_target *t;	/* borrowed: its SHARED groups */
+	uint32_t	 nt;
+	size_t		 nremote;	/* other nodes' routes met */
 };
 
 static struct delivery *
@@ -72,19 +80,73 @@ is_publish_own(const struct publish_ctx *ctx, const struct session *s)
 	    memcmp(ctx->m->origin, s->client_id, s->id_len) == 0);
 }
 
+/*
+ * True when a message from another node is for the shared group whose
+ * members are subs (named group): the node that sent it chose this node
+ * for one of its filters.  The group's filter is read from a remote
+ * member's route, or from a local member's subscriptions.
+ */
+static bool
+is_publish_group_listed(const struct publish_ctx *ctx, const char *group,
+    const struct topic_sub *subs, size_t nsubs)
+{
+	const struct cl_route	*r;
+	const struct session	*s = NULL;
+	const struct sub	*sub;
+	const char		*g, *real, *f;
+	size_t			 glen, rlen, flen, i, k;
+
+	for (k = 0; k < ctx->nt; k++) {
+		if (ctx->t[k].kind != IPC_FWD_SHARED)
+			continue;
+		f = (const char *)ctx->t[k].filter.p;
+		flen = ctx->t[k].filter.len;
+		if (topic_parse_shared(f, flen, &g, &glen, &real,
+		    &rlen) != 1 || strlen(group) != glen ||
+		    memcmp(group, g, glen) != 0)
+			continue;
+		for (i = 0; i < nsubs; i++) {
+			if (is_cluster_remote(subs[i].data)) {
+				r = subs[i].owner;
+				if (r->len == flen &&
+				    memcmp(r->filter, f, flen) == 0)
+					return (true);
+				continue;
+			}
+			s = subs[i].owner;
+			TAILQ_FOREACH(sub, &s->subs, link)
+				if (sub->len == flen &&
+				    memcmp(sub->filter, f, flen) == 0)
+					return (true);
+			break;
+		}
+	}
+	return (false);
+}
+
 static void
 publish_match_cb(const struct topic_sub *subs, size_t nsubs, bool shared,
     const char *group, uint32_t *rr, void *arg)
 {
 	struct publish_ctx	*ctx = arg;
 	struct session		*s;
-	size_t			 i, k, start;
+	size_t			 i, j, k, start, pick, fallback;
 	uint8_t			 options;
 
 	if (nsubs == 0)
 		return;
 	if (!shared) {
 		for (i = 0; i < nsubs; i++) {
+			if (is_cluster_remote(subs[i].data)) {
+				/* Another node's route (cluster.c). */
+				if (!ctx->remote) {
+					cluster_match_remote(&subs[i], false);
+					ctx->nremote++;
+				}
+				continue;
+			}
+			if (ctx->remote && !ctx->plain)
+				continue;
 			s = subs[i].owner;
 			options = (uint8_t)subs[i].data;
 			if ((options & MQTT_SUBOPT_NO_LOCAL) &&
@@ -95,19 +157,43 @@ publish_match_cb(const struct topic_sub *subs, size_t nsubs, bool shared,
 		}
 		return;
 	}
-	/* Round robin over the group, preferring connected members. */
+	if (ctx->remote && !is_publish_group_listed(ctx, group, subs, nsubs))
+		return;
+	/*
+	 * Round robin over the group, preferring connected members; another
+	 * node with members counts as one connected member (a message from
+	 * another node goes to a local member).
+	 */
 	start = *rr % nsubs;
-	i = start;
+	pick = fallback = nsubs;
 	for (k = 0; k < nsubs; k++) {
-		s = subs[(start + k) % nsubs].owner;
+		j = (start + k) % nsubs;
+		if (is_cluster_remote(subs[j].data)) {
+			if (ctx->remote)
+				continue;
+			pick = j;
+			break;
+		}
+		if (fallback == nsubs)
+			fallback = j;
+		s = subs[j].owner;
 		if (s->conn != NULL) {
-			i = (start + k) % nsubs;
+			pick = j;
 			break;
 		}
 	}
-	*rr = (uint32_t)(i + 1);
-	publish_add(subs[i].owner, (uint8_t)subs[i].data,
-	    (uint32_t)(subs[i].data >> 8), false);
+	if (pick == nsubs)
+		pick = fallback;
+	if (pick == nsubs)
+		return;
+	*rr = (uint32_t)(pick + 1);
+	if (is_cluster_remote(subs[pick].data)) {
+		cluster_match_remote(&subs[pick], true);
+		ctx->nremote++;
+		return;
+	}
+	publish_add(subs[pick].owner, (uint8_t)subs[pick].data,
+	    (uint32_t)(subs[pick].data >> 8), false);
 }
 
 static void
@@ -129,26 +215,21 @@ publish_retain(struct msg *m)
 	msg_unref(old);
 }
 
-size_t
-publish_msg(struct msg *m, struct session *origin)
+/* Matches ctx->m and hands it over here; returns the local deliveries. */
+static size_t
+publish_route(struct publish_ctx *ctx)
 {
-	struct publish_ctx	 ctx;
+	struct msg		*m = ctx->m;
 	struct delivery		*d;
 	size_t			 i, n;
 	uint64_t		 sseq;
 	uint8_t			 qos;
 
-	if (m->retain)
-		publish_retain(m);
-	ctx.m = m;
-	ctx.origin = origin;
 	broker->match_gen++;
 	broker->ndlv = 0;
 	topic_tree_match(broker->subs, m->topic, m->topic_len,
-	    publish_match_cb, &ctx);
+	    publish_match_cb, ctx);
 	n = broker->ndlv;
-	if (n == 0)
-		broker->stats.messages_no_subscribers++;
 	/*
 	 * Hand over.  QoS 1/2 deliveries to persistent sessions are also
 	 * appended to their queues in storaged (one body, one APPEND), and
@@ -167,6 +248,92 @@ publish_msg(struct msg *m, struct session *origin)
 	durable_publish_end();
 	broker->ndlv = 0;
 	return (n);
+}
+
+/* Every target node has a forwarded message (cluster.c): release the
+ * publisher's ack (gone nodes have nobody to deliver to: not an error). */
+static void
+publish_forwarded(void *arg, int rc)
+{
+	durable_wait_release(arg, rc == IPC_FWD_OK || rc == IPC_FWD_GONE ?
+	    IPC_STORE_OK : rc == IPC_FWD_FULL ? IPC_STORE_E_NOSPACE :
+	    IPC_STORE_E_IO);
+}
+
+size_t
+publish_msg(struct msg *m, struct session *origin)
+{
+	struct publish_ctx	 ctx = { 0 };
+	struct durable_wait	*w;
+	size_t			 n;
+
+	if (m->retain)
+		publish_retain(m);
+	ctx.m = m;
+	ctx.origin = origin;
+	cluster_match_begin();
+	n = publish_route(&ctx);
+	/*
+	 * Other nodes' subscribers (and, retained, every other node): the
+	 * open wait, if any (a publisher's ack), also waits for them.
+	 */
+	w = m->qos > 0 ? durable_wait_hold() : NULL;
+	if (cluster_match_end(m, w != NULL ? publish_forwarded : NULL, w) ==
+	    0 && w != NULL)
+		durable_wait_release(w, IPC_STORE_OK);
+	n += ctx.nremote;
+	if (n == 0)
+		broker->stats.messages_no_subscribers++;
+	return (n);
+}
+
+void
+publish_remote(struct msg *m, const struct ipc_fwd_target *t, uint32_t nt,
+    void (*done)(void *, int), void *arg)
+{
+	struct publish_ctx	ctx = { 0 };
+	uint32_t		i;
+	bool			retain = false;
+
+	ctx.m = m;
+	ctx.remote = true;
+	ctx.t = t;
+	ctx.nt = nt;
+	for (i = 0; i < nt; i++) {
+		if (t[i].kind == IPC_FWD_PLAIN)
+			ctx.plain = true;
+		else if (t[i].kind == IPC_FWD_RETAIN)
+			retain = true;
+	}
+	/* Its ack (to the other node) waits for what it stores here. */
+	durable_wait_begin();
+	if (retain)
+		publish_retain(m);
+	if (ctx.plain || nt > (retain ? 1u : 0u))
+		publish_route(&ctx);
+	if (done != NULL)
+		durable_wait_end_cb(done, arg);
+	else
+		durable_wait_abort();
+}
+
+/* Releases publishers held while forwards were behind (cluster.c). */
+void
+publish_unblocked(void)
+{
+	struct conn	*c;
+
+	for (;;) {
+		TAILQ_FOREACH(c, &broker->conns, link)
+			if (c->hold & CONN_HOLD_CLUSTER)
+				break;
+		if (c == NULL)
+			return;
+		/* Handles input: may close others; start over. */
+		conn_release(c, CONN_HOLD_CLUSTER);
+		if (cluster_would_block())
+			return;
+	}
 }
 
 /*
@@ -287,6 +454,25 @@ publish_handle(struct conn *c, struct mqtt_packet *pkt)
 			publish_refuse(c, pub, 0);
 		return;
 	}
+	if (!is_cluster_allowed(CLUSTER_OP_PUBLISH)) {
+		/* G3, in a minority (docs/clustering.md): QoS 0 dropped,
+		 * QoS 1/2 refused (5.0) or the connection closed (3.1.1,
+		 * which has no negative PUBACK). */
+		if (pub->qos == 0)
+			return;
+		if (v5)
+			publish_refuse(c, pub, MQTT_RC_IMPLEMENTATION_SPECIFIC);
+		else {
+			log_warnx("client %s (%s): QoS %u PUBLISH in a "
+			    "minority: closing", conn_client_id(c), c->peer,
+			    pub->qos);
+			conn_close(c, false, false);
+		}
+		return;
+	}
+	/* Forwards behind (a node slow or away): read no more for now. */
+	if (cluster_would_block())
+		conn_hold(c, CONN_HOLD_CLUSTER);
 	m = msg_new(topic, tlen, pub->payload.p, pub->payload.len, pub->qos,
 	    pub->retain, v5 ? &pub->props : NULL, s->client_id, s->id_len,
 	    broker_now());

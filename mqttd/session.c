@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
@@ -122,6 +123,7 @@ session_free(struct session *s)
 	while ((sub = TAILQ_FIRST(&s->subs)) != NULL) {
 		TAILQ_REMOVE(&s->subs, sub, link);
 		topic_tree_remove(broker->subs, sub->filter, sub->len, s);
+		cluster_sub_removed(sub->filter, sub->len);
 		free(sub);
 	}
 	s->nsubs = 0;
@@ -168,6 +170,7 @@ session_end(struct session *s)
 	while ((sub = TAILQ_FIRST(&s->subs)) != NULL) {
 		TAILQ_REMOVE(&s->subs, sub, link);
 		topic_tree_remove(broker->subs, sub->filter, sub->len, s);
+		cluster_sub_removed(sub->filter, sub->len);
 		free(sub);
 	}
 	s->nsubs = 0;
@@ -274,6 +277,7 @@ session_subscribe(struct session *s, const char *filter, size_t len,
 	sub->filter[len] = '\0';
 	TAILQ_INSERT_TAIL(&s->subs, sub, link);
 	s->nsubs++;
+	cluster_sub_added(filter, len);
 	return (1);
 }
 
@@ -288,6 +292,7 @@ session_unsubscribe(struct session *s, const char *filter, size_t len)
 		if (sub->len == len && memcmp(sub->filter, filter, len) == 0) {
 			TAILQ_REMOVE(&s->subs, sub, link);
 			s->nsubs--;
+			cluster_sub_removed(filter, len);
 			free(sub);
 			break;
 		}

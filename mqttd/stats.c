@@ -2,6 +2,7 @@
 /* The status, metrics and sessions replies (JSON) for ternctl. */
 #include <string.h>
 
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
@@ -21,7 +22,7 @@ stats_gauges(struct buf *b, bool *first)
 	json_kv_u64(b, first, "sockets", broker->nconns);
 	json_kv_u64(b, first, "sessions", broker->nsessions);
 	json_kv_u64(b, first, "subscriptions",
-	    topic_tree_count(broker->subs));
+	    topic_tree_count(broker->subs) - cluster_nroutes());
 	json_kv_u64(b, first, "retained",
 	    retain_tree_count(broker->retained));
 }
@@ -99,6 +100,7 @@ stats_json(struct buf *b, const char *what, const char *arg)
 		json_kv_u64(b, &first, #name, broker->stats.name);
 		MQTTD_STATS(STATS_JSON)
 #undef STATS_JSON
+		cluster_stats_json(b, &first);
 		buf_add_u8(b, '}');
 	} else if (strcmp(what, "sessions") == 0) {
 		buf_add(b, "{\"sessions\":[", 13);

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "mqttd/cluster.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
@@ -42,6 +43,7 @@ subscribe_handle(struct conn *c, struct mqtt_packet *pkt)
 	uint8_t				*rcs, *isnew, opts, rh;
 	uint32_t			 subid = 0;
 	bool				 v5 = c->proto == MQTT_PROTO_V5;
+	bool				 refuse;
 	int				 r;
 
 	if (v5 && MQTT_PROP_HAS(&sub->props,
@@ -62,6 +64,8 @@ subscribe_handle(struct conn *c, struct mqtt_packet *pkt)
 	}
 	rcs = xcalloc(sub->nentries, 1);
 	isnew = xcalloc(sub->nentries, 1);
+	/* G3: a minority takes no subscription (docs/clustering.md). */
+	refuse = !is_cluster_allowed(CLUSTER_OP_SUBSCRIBE);
 	for (i = 0; i < sub->nentries; i++) {
 		f = (const char *)sub->entries[i].filter.p;
 		len = sub->entries[i].filter.len;
@@ -73,6 +77,12 @@ subscribe_handle(struct conn *c, struct mqtt_packet *pkt)
 		if (len > UINT16_MAX ||
 		    topic_parse_shared(f, len, &group, &glen, &real,
 		    &rlen) == -1) {
+			broker->stats.subscribes_refused++;
+			continue;
+		}
+		if (refuse) {
+			rcs[i] = v5 ? MQTT_RC_IMPLEMENTATION_SPECIFIC :
+			    MQTT_RC_UNSPECIFIED_ERROR;
 			broker->stats.subscribes_refused++;
 			continue;
 		}
@@ -131,13 +141,25 @@ subscribe_handle_unsubscribe(struct conn *c, struct mqtt_packet *pkt)
 	const char		*f, *group, *real;
 	size_t			 i, len, glen, rlen;
 	uint8_t			*rcs;
+	bool			 refuse;
 
+	/* G3: a minority keeps every subscription; 3.1.1's UNSUBACK cannot
+	 * say so: close (docs/clustering.md). */
+	if ((refuse = !is_cluster_allowed(CLUSTER_OP_UNSUBSCRIBE)) &&
+	    c->proto != MQTT_PROTO_V5) {
+		log_warnx("client %s (%s): UNSUBSCRIBE in a minority: closing",
+		    conn_client_id(c), c->peer);
+		conn_close(c, false, false);
+		return;
+	}
 	rcs = xcalloc(sub->nentries, 1);
 	for (i = 0; i < sub->nentries; i++) {
 		f = (const char *)sub->entries[i].filter.p;
 		len = sub->entries[i].filter.len;
 		broker->stats.unsubscribes++;
-		if (topic_parse_shared(f, len, &group, &glen, &real,
+		if (refuse)
+			rcs[i] = MQTT_RC_IMPLEMENTATION_SPECIFIC;
+		else if (topic_parse_shared(f, len, &group, &glen, &real,
 		    &rlen) == -1)
 			rcs[i] = MQTT_RC_TOPIC_FILTER_INVALID;
 		else if (session_unsubscribe(c->sess, f, len) == 1) {
