@@ -98,12 +98,13 @@ log "/health 200 after mqttd was restarted"
 dir=$TEST_DIR/b
 mkdir -p "$dir/data" "$dir/run"
 bh=$(free_port)
+bm=$(free_port)
 {
 	echo "nodename = b@127.0.0.1"
 	echo "data_dir = $dir/data"
 	echo "run_dir = $dir/run"
 	echo "log_level = debug"
-	echo "listener.tcp.default = 127.0.0.1:$(free_port)"
+	echo "listener.tcp.default = 127.0.0.1:$bm"
 	echo "listener.http.default = 127.0.0.1:$bh"
 	echo "allow_anonymous = on"
 	echo "cluster.listen = 127.0.0.1:$(free_port)"
@@ -118,4 +119,19 @@ wait_for 20 $H health "$bh" 503
 wait_for 10 is_val_b 0 tern_cluster_joined
 $H health "$bh" 503 || fail "/health of a node that has not joined"
 log "/health 503 on a node that has not joined: $($H health "$bh" 503)"
+
+# ... and its MQTT listener refuses CONNECT with a clear reason (issue 5),
+# so a load balancer that ignores /health still sends nobody there.
+refused() {	# refused VERSION: CONNECT gets "server unavailable"
+	local out
+	out=$(timeout 5 mosquitto_pub -h 127.0.0.1 -p "$bm" -V "$1" \
+	    -i probe -t t -m x 2>&1) && return 1
+	case "$out" in
+	*navailable*) return 0 ;;
+	*) echo "$1: $out" >&2; return 1 ;;
+	esac
+}
+wait_for 10 refused mqttv311
+refused mqttv5 || fail "5.0 CONNECT to a node that has not joined"
+log "CONNECT refused (server unavailable) while not joined, 3.1.1 and 5.0"
 pass
