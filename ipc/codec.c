@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "ipc/codec_impl.h"
 #include "ipc/ipc.h"
 
 int
@@ -32,26 +33,6 @@ ipc_get_name(struct rbuf *r, char *dst, size_t dstlen)
 	return (0);
 }
 
-#define IPC_SENDER(msg, mtype)						\
-int									\
-ipc_send_##msg(void *sock, const struct ipc_peer *to,			\
-    const struct ipc_##msg *v)						\
-{									\
-	struct buf	b = BUF_INIT;					\
-	int		rc;						\
-									\
-	ipc_enc_##msg(&b, v);						\
-	rc = ipc_send(sock, to, (mtype), &b);				\
-	buf_free(&b);							\
-	return (rc);							\
-}									\
-int									\
-ipc_recv_##msg(const struct ipc_msg *m, struct ipc_##msg *v)		\
-{									\
-	if (m->type != (mtype))						\
-		return (-1);						\
-	return (ipc_dec_##msg(m->payload, m->len, v));			\
-}
 
 /* IPC_HELLO */
 void

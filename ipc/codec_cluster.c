@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "ipc/codec_impl.h"
 #include "ipc/ipc.h"
 #include "ipc/msg_store.h"
 
@@ -20,26 +21,6 @@ cluster_get_name(struct rbuf *r, char *dst, size_t dstlen)
 		r->err = true;
 }
 
-#define CLUSTER_SENDER(msg, mtype)					\
-int									\
-ipc_send_##msg(void *sock, const struct ipc_peer *to,			\
-    const struct ipc_##msg *v)						\
-{									\
-	struct buf	b = BUF_INIT;					\
-	int		rc;						\
-									\
-	ipc_enc_##msg(&b, v);						\
-	rc = ipc_send(sock, to, (mtype), &b);				\
-	buf_free(&b);							\
-	return (rc);							\
-}									\
-int									\
-ipc_recv_##msg(const struct ipc_msg *m, struct ipc_##msg *v)		\
-{									\
-	if (m->type != (mtype))						\
-		return (-1);						\
-	return (ipc_dec_##msg(m->payload, m->len, v));			\
-}
 
 /* IPC_CLUSTER_JOIN_REQ */
 void
@@ -61,7 +42,7 @@ ipc_dec_cluster_join_req(const uint8_t *p, size_t len,
 	cluster_get_name(&r, v->node, sizeof(v->node));
 	return (rbuf_done(&r) ? 0 : -1);
 }
-CLUSTER_SENDER(cluster_join_req, IPC_CLUSTER_JOIN_REQ)
+IPC_SENDER(cluster_join_req, IPC_CLUSTER_JOIN_REQ)
 
 /* IPC_CLUSTER_LEAVE_REQ */
 void
@@ -94,7 +75,7 @@ ipc_dec_cluster_leave_req(const uint8_t *p, size_t len,
 	v->interval_s = rbuf_u32(&r);
 	return (rbuf_done(&r) ? 0 : -1);
 }
-CLUSTER_SENDER(cluster_leave_req, IPC_CLUSTER_LEAVE_REQ)
+IPC_SENDER(cluster_leave_req, IPC_CLUSTER_LEAVE_REQ)
 
 /* IPC_CLUSTER_REP */
 void
@@ -122,7 +103,7 @@ ipc_dec_cluster_rep(const uint8_t *p, size_t len, struct ipc_cluster_rep *v)
 	}
 	return (0);
 }
-CLUSTER_SENDER(cluster_rep, IPC_CLUSTER_REP)
+IPC_SENDER(cluster_rep, IPC_CLUSTER_REP)
 
 /* ------------------------------------------ routing and forwarding */
 

@@ -165,7 +165,7 @@ ipc_send(void *sock, const struct ipc_peer *to, unsigned type,
 	return (0);
 }
 
-static void
+void
 ipc_drain_more(void *sock)
 {
 	zmq_msg_t	part;

@@ -79,6 +79,8 @@ int	 ipc_send(void *sock, const struct ipc_peer *to, unsigned type,
  */
 int	 ipc_recv(void *sock, struct ipc_msg *m);
 void	 ipc_msg_close(struct ipc_msg *m);
+/* Reads and drops the remaining frames of a multi-frame message. */
+void	 ipc_drain_more(void *sock);
 
 /*
  * libevent glue (ipc_event.c).  cb runs when sock may have messages; it

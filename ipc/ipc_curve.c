@@ -105,23 +105,6 @@ ipc_raw_send(void *sock, const struct ipc_peer *to, const struct buf *b)
 	return (0);
 }
 
-static void
-ipc_raw_drain(void *sock)
-{
-	zmq_msg_t	part;
-	int		more;
-	size_t		len = sizeof(more);
-
-	for (;;) {
-		if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == -1 ||
-		    !more)
-			return;
-		zmq_msg_init(&part);
-		zmq_msg_recv(&part, sock, ZMQ_DONTWAIT);
-		zmq_msg_close(&part);
-	}
-}
-
 int
 ipc_raw_recv(void *sock, struct ipc_msg *m)
 {
@@ -147,7 +130,7 @@ ipc_raw_recv(void *sock, struct ipc_msg *m)
 			if (n > IPC_PEER_ID_MAX || !zmq_msg_more(zm)) {
 				zmq_msg_close(zm);
 				free(zm);
-				ipc_raw_drain(sock);
+				ipc_drain_more(sock);
 				continue;
 			}
 			memcpy(m->from.id, zmq_msg_data(zm), n);
@@ -163,7 +146,7 @@ ipc_raw_recv(void *sock, struct ipc_msg *m)
 		}
 		if (zmq_msg_more(zm)) {
 			/* One frame per message: anything else is noise. */
-			ipc_raw_drain(sock);
+			ipc_drain_more(sock);
 			zmq_msg_close(zm);
 			free(zm);
 			continue;
