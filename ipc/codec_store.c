@@ -608,6 +608,7 @@ ipc_enc_store_load(struct buf *b, const struct ipc_store_load *v)
 	buf_add_u32(b, v->id);
 	put_bytes(b, v->owner);
 	buf_add_u32(b, v->what);
+	put_bytes(b, v->client_id);
 }
 
 int
@@ -620,6 +621,7 @@ ipc_dec_store_load(const uint8_t *p, size_t len, struct ipc_store_load *v)
 	v->id = rbuf_u32(&r);
 	get_bytes(&r, &v->owner, IPC_STORE_OWNER_MAX);
 	v->what = rbuf_u32(&r);
+	get_bytes(&r, &v->client_id, IPC_STORE_CLIENT_MAX);
 	return (rbuf_done(&r) ? 0 : -1);
 }
 STORE_SEND(load, load)

@@ -13,8 +13,9 @@
  * is durable as storage.sync promises (synced, with "always").
  *
  * Every session-scoped request names the session by (owner, client id).
- * owner "" is this node; clusterd stores replica queues of other nodes'
- * sessions (issue 8) under the owner's node name, with the same messages.
+ * owner "" is this node; a replica node's mqttd stores other nodes'
+ * sessions (issue 8) under owner "n" + 16 lowercase hex digits of the
+ * owner's node id, with the same messages.
  *
  * Byte strings (struct ipc_bytes) are borrowed: when encoding they point at
  * the caller's data; after decoding they point into the received payload
@@ -215,11 +216,16 @@ struct ipc_store_will {
  * bits, 0 = all), answered by IPC_STORE_LOAD_REP chunks, the last one with
  * last set.  Record order: sessions, subscriptions, queue entries (by
  * session, in seq order), QoS 2 ids, retained (owner "" only), wills.
+ * A non-empty client_id limits the LOAD to that one session of owner: its
+ * session record, subscriptions, queue entries, QoS 2 ids and will, never
+ * retained messages (a replica handover, issue 8).  client_id is encoded
+ * after what.
  */
 struct ipc_store_load {
 	uint32_t		 id;
 	struct ipc_bytes	 owner;
 	uint32_t		 what;
+	struct ipc_bytes	 client_id;	/* empty = every session */
 };
 
 /* Record kinds of a LOAD chunk. */

@@ -60,6 +60,7 @@ struct sl_req {
 	bool		 sent;
 	bool		 on_retry;	/* in retry, not in reqs */
 	bool		 delivering;	/* LOAD: records handed out */
+	bool		 fixed;		/* frame final: never merged */
 	uint8_t		 tries;		/* IPC_STORE_E_IO answers */
 	uint64_t	 sent_at;	/* monotonic ms */
 	uint64_t	 due;		/* retry: when to go back */
@@ -78,10 +79,12 @@ struct sl_req {
 	uint8_t		*states;	/* MARK */
 	uint32_t	 n;
 	uint32_t	 cap;
-	/* LOAD */
+	/* LOAD: owner and (in cid) client id, both "" = this node's all */
 	const struct storelink_load_cbs *lcbs;	/* borrowed */
 	void		*larg;
 	uint32_t	 what;
+	char		*owner;
+	size_t		 owner_len;
 	/* Who waits: w1, then wx[]. */
 	struct sl_waiter w1;
 	struct sl_waiter *wx;
@@ -100,6 +103,7 @@ struct storelink {
 	struct sl_req_list	 reqs;
 	struct sl_req		*first_unsent;
 	struct sl_req_list	 retry;
+	struct sl_req_list	 fails;		/* refused: answer next round */
 	uint32_t		 next_req_id;
 	size_t			 nreqs;
 	size_t			 bytes;
@@ -184,7 +188,7 @@ sl_account(struct storelink *sl, struct sl_req *r)
 {
 	size_t	b;
 
-	b = sizeof(*r) + r->frame.cap + r->cid_len +
+	b = sizeof(*r) + r->frame.cap + r->cid_len + r->owner_len +
 	    (size_t)r->cap * (sizeof(*r->vals) + 1) +
 	    (size_t)r->wxcap * sizeof(*r->wx);
 	sl->bytes = sl->bytes - r->bytes + b;
@@ -262,6 +266,7 @@ sl_req_free(struct storelink *sl, struct sl_req *r)
 	sl->bytes -= r->bytes;
 	buf_free(&r->frame);
 	free(r->cid);
+	free(r->owner);
 	free(r->vals);
 	free(r->states);
 	free(r->wx);
@@ -299,7 +304,7 @@ sl_merge_target(struct storelink *sl, uint16_t type, const char *cid,
 	TAILQ_FOREACH_REVERSE(r, &sl->reqs, sl_req_list, link) {
 		if (r->sent || ++n > SL_MERGE_SCAN)
 			return (NULL);
-		if (r->type == type && r->cid_len == len &&
+		if (!r->fixed && r->type == type && r->cid_len == len &&
 		    memcmp(r->cid, cid, len) == 0) {
 			if (r->n >= SL_MERGE_MAX)
 				return (NULL);
@@ -415,8 +420,10 @@ sl_encode(struct sl_req *r)
 		break;
 	case IPC_STORE_LOAD:
 		ld.id = r->id;
-		ld.owner = ipc_bytes_str("");
+		ld.owner.p = (const uint8_t *)r->owner;
+		ld.owner.len = r->owner_len;
 		ld.what = r->what;
+		ld.client_id = s.client_id;
 		ipc_enc_store_load(&r->frame, &ld);
 		break;
 	}
@@ -719,7 +726,8 @@ sl_flush(struct storelink *sl)
 	if (!sl->up)
 		return;
 	while ((r = sl->first_unsent) != NULL) {
-		if (sl_is_mergeable(r->type) || r->type == IPC_STORE_LOAD)
+		if (!r->fixed && (sl_is_mergeable(r->type) ||
+		    r->type == IPC_STORE_LOAD))
 			sl_encode(r);
 		if (ipc_send(sl->sock, NULL, r->type, &r->frame) == -1) {
 			if (errno == EAGAIN)
@@ -739,12 +747,45 @@ sl_flush(struct storelink *sl)
 		ipc_ev_kick(sl->ev);
 }
 
+/*
+ * Refuses r: its callbacks (or LOAD's done) get IPC_STORE_E_INVALID on
+ * the next round of the loop, never from inside the call that made it.
+ */
+static void
+sl_fail(struct storelink *sl, struct sl_req *r)
+{
+	TAILQ_INSERT_TAIL(&sl->fails, r, link);
+	sl_schedule(sl);
+}
+
+static void
+sl_answer_fails(struct storelink *sl)
+{
+	struct sl_req	*r;
+	uint32_t	 i;
+
+	while ((r = TAILQ_FIRST(&sl->fails)) != NULL) {
+		TAILQ_REMOVE(&sl->fails, r, link);
+		sl->st.replies++;
+		sl->st.errors++;
+		if (r->type == IPC_STORE_LOAD && r->lcbs->done != NULL)
+			r->lcbs->done(r->larg, IPC_STORE_E_INVALID);
+		if (r->w1.cb != NULL)
+			r->w1.cb(r->w1.arg, IPC_STORE_E_INVALID, NULL, 0);
+		for (i = 0; i < r->nwx; i++)
+			r->wx[i].cb(r->wx[i].arg, IPC_STORE_E_INVALID, NULL,
+			    0);
+		sl_req_free(sl, r);
+	}
+}
+
 static void
 sl_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct storelink	*sl = arg;
 
 	sl->flush_pending = false;
+	sl_answer_fails(sl);
 	sl_flush(sl);
 }
 
@@ -973,6 +1014,127 @@ storelink_load(struct storelink *sl, uint32_t what,
 }
 
 void
+storelink_load_session(struct storelink *sl, const char *owner,
+    const char *client_id, size_t len, const struct storelink_load_cbs *cbs,
+    void *arg)
+{
+	struct sl_req	*r;
+	size_t		 olen = strlen(owner);
+
+	r = sl_req_new(sl, IPC_STORE_LOAD, NULL, NULL);
+	r->lcbs = cbs;
+	r->larg = arg;
+	if (olen > IPC_STORE_OWNER_MAX || len > IPC_STORE_CLIENT_MAX) {
+		log_warnx("storelink: LOAD of a session of owner \"%.32s\": "
+		    "owner (%zu bytes) or client id (%zu bytes) too long",
+		    owner, olen, len);
+		sl_fail(sl, r);
+		return;
+	}
+	r->owner = xmemdup(owner, olen);
+	r->owner_len = olen;
+	if (len > 0) {
+		r->cid = xmemdup(client_id, len);
+		r->cid_len = len;
+	}
+	/* A barrier too: it sees every request made before it. */
+	sl_add(sl, r, UINT64_MAX);
+}
+
+/* A replica request: the bloom bits of the sessions it touches. */
+static uint64_t
+sl_append_bloom(const struct ipc_store_append *a)
+{
+	uint64_t	bloom = 0;
+	uint32_t	i;
+
+	for (i = 0; i < a->ntargets && bloom != UINT64_MAX; i++)
+		bloom |= sl_bit(a->targets[i].client_id.p,
+		    a->targets[i].client_id.len);
+	return (bloom);
+}
+
+/*
+ * Re-encodes the store request of type in payload with request id id and
+ * owner own into out; *bloom gets the bits of its sessions.  Returns 0, or
+ * -1 if it does not decode or type is not one storelink_apply() takes.
+ */
+static int
+sl_reencode(uint16_t type, const uint8_t *payload, size_t len, uint32_t id,
+    struct ipc_bytes own, struct buf *out, uint64_t *bloom)
+{
+	struct ipc_store_session	sess;
+	struct ipc_store_subs		subs;
+	struct ipc_store_append		app;
+	struct ipc_store_ack		ack;
+
+	switch (type) {
+	case IPC_STORE_SESSION_PUT:
+	case IPC_STORE_SESSION_DEL:
+		if (ipc_dec_store_session(type, payload, len, &sess) == -1)
+			return (-1);
+		sess.id = id;
+		sess.s.owner = own;
+		ipc_enc_store_session(out, type, &sess);
+		*bloom = sl_bit(sess.s.client_id.p, sess.s.client_id.len);
+		ipc_store_free_session(&sess);
+		return (0);
+	case IPC_STORE_SUB_PUT:
+	case IPC_STORE_SUB_DEL:
+		if (ipc_dec_store_subs(type, payload, len, &subs) == -1)
+			return (-1);
+		subs.id = id;
+		subs.s.owner = own;
+		ipc_enc_store_subs(out, type, &subs);
+		*bloom = sl_bit(subs.s.client_id.p, subs.s.client_id.len);
+		ipc_store_free_subs(&subs);
+		return (0);
+	case IPC_STORE_APPEND:
+		if (ipc_dec_store_append(payload, len, &app) == -1)
+			return (-1);
+		app.id = id;
+		app.owner = own;
+		ipc_enc_store_append(out, &app);
+		*bloom = sl_append_bloom(&app);
+		ipc_store_free_append(&app);
+		return (0);
+	case IPC_STORE_ACK:
+		if (ipc_dec_store_ack(payload, len, &ack) == -1)
+			return (-1);
+		ack.id = id;
+		ack.s.owner = own;
+		ipc_enc_store_ack(out, &ack);
+		*bloom = sl_bit(ack.s.client_id.p, ack.s.client_id.len);
+		ipc_store_free_ack(&ack);
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
+void
+storelink_apply(struct storelink *sl, const char *owner, uint16_t type,
+    const uint8_t *payload, size_t len, storelink_cb cb, void *arg)
+{
+	struct sl_req	*r;
+	uint64_t	 bloom = 0;
+
+	r = sl_req_new(sl, type, cb, arg);
+	r->fixed = true;
+	if (strlen(owner) > IPC_STORE_OWNER_MAX ||
+	    sl_reencode(type, payload, len, r->id, ipc_bytes_str(owner),
+	    &r->frame, &bloom) == -1) {
+		log_warnx("storelink: replica %s (%zu bytes) for owner "
+		    "\"%.32s\" refused: malformed or not a replicated kind",
+		    ipc_type_name(type), len, owner);
+		buf_reset(&r->frame);
+		sl_fail(sl, r);
+		return;
+	}
+	sl_add(sl, r, bloom);
+}
+
+void
 storelink_get_stats(const struct storelink *sl, struct storelink_stats *s)
 {
 	const struct sl_req	*r;
@@ -1004,6 +1166,7 @@ storelink_new(struct event_base *base, const struct storelink_opts *o)
 		sl->o.max_bytes = STORELINK_MAX_BYTES;
 	TAILQ_INIT(&sl->reqs);
 	TAILQ_INIT(&sl->retry);
+	TAILQ_INIT(&sl->fails);
 	if ((sl->sock = ipc_dealer_connect(o->endpoint, NULL)) == NULL) {
 		free(sl);
 		return (NULL);
@@ -1030,6 +1193,10 @@ storelink_free(struct storelink *sl)
 	}
 	while ((r = TAILQ_FIRST(&sl->retry)) != NULL) {
 		TAILQ_REMOVE(&sl->retry, r, link);
+		sl_req_free(sl, r);
+	}
+	while ((r = TAILQ_FIRST(&sl->fails)) != NULL) {
+		TAILQ_REMOVE(&sl->fails, r, link);
 		sl_req_free(sl, r);
 	}
 	event_free(sl->tick_ev);

@@ -17,7 +17,10 @@
  *   in the order it was first made.  A request is sent only to a storaged
  *   that answered our HELLO; while it is absent requests wait (that is
  *   all: nothing is refused and no client is touched).
- * - LOAD streams the stored state into the caller's callbacks.
+ * - LOAD streams the stored state into the caller's callbacks, all of this
+ *   node's or one session of any owner.
+ * - Replica writes (issue 8): storelink_apply() stores another node's
+ *   store request under that node's owner name, ordered with the rest.
  * - Message ids and queue sequence numbers come from storelink_next_id():
  *   a millisecond timestamp shifted left by 16 bits plus a counter, and
  *   above every id and sequence number LOAD returned, so they are never
@@ -155,6 +158,44 @@ struct storelink_load_cbs {
  */
 void	storelink_load(struct storelink *sl, uint32_t what,
 	    const struct storelink_load_cbs *cbs, void *arg);
+/*
+ * Like storelink_load() with what = 0, but of the session client_id (len
+ * bytes, may hold a NUL) of owner ("" = this node, "n" + 16 hex digits =
+ * a replica): its session record, subscriptions, queue entries (in seq
+ * order, with their bodies), QoS 2 ids and will; never retained messages.
+ * len 0 loads every session of owner.  The inbound QoS 2 ids stored as
+ * the queue "\0" + client id (durable.c) are a session of their own for
+ * the store: load them with a second call.  Borrows owner and client_id
+ * for the call only, cbs until done runs.  An owner over 255 or a client
+ * id over 65535 bytes is refused: done gets IPC_STORE_E_INVALID on the
+ * next round of the loop (logged once).  Raises the id generator above
+ * what it loads, as storelink_load() does.  Never blocks.
+ */
+void	storelink_load_session(struct storelink *sl, const char *owner,
+	    const char *client_id, size_t len,
+	    const struct storelink_load_cbs *cbs, void *arg);
+
+/*
+ * Replica writes (issue 8): payload (len bytes) is a store request of
+ * type IPC_STORE_SESSION_PUT, _SESSION_DEL, _SUB_PUT, _SUB_DEL, _APPEND or
+ * _ACK as another node encoded it with ipc_enc_store_*() (its id and owner
+ * do not matter).  It is decoded, given a new request id and owner (the
+ * owner node's name in this store, "n" + 16 lowercase hex digits of its
+ * node id, e.g. "n00ab12cd34ef5678"), encoded again and queued like the
+ * other requests: sent in the order made, sent again after a storaged
+ * restart, retried on IPC_STORE_E_IO, never merged with another request
+ * (and ACKs, MARKs and QoS 2 ids of this node are not merged across it
+ * when it touches a session of the same client id).  cb(arg, ...) runs
+ * once when storaged answered; cb may be NULL.  A payload that does not
+ * decode, another type, or an owner over 255 bytes is refused: cb gets
+ * IPC_STORE_E_INVALID on the next round of the loop (never from inside
+ * this call, possibly before earlier requests are answered) and one
+ * warning is logged.  Borrows owner and payload for the call only.
+ * Never blocks.
+ */
+void	storelink_apply(struct storelink *sl, const char *owner,
+	    uint16_t type, const uint8_t *payload, size_t len,
+	    storelink_cb cb, void *arg);
 
 struct storelink_stats {
 	uint64_t	requests;	/* storelink_* requests made */

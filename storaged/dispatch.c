@@ -167,7 +167,8 @@ dispatch_load(struct storaged *sd, struct ipc_msg *m)
 	lc.to = &m->from;
 	lc.id = ld.id;
 	buf_init(&lc.recs);
-	rc = store_load(sd->store, ld.owner, ld.what, dispatch_load_rec, &lc);
+	rc = store_load(sd->store, ld.owner, ld.client_id, ld.what,
+	    dispatch_load_rec, &lc);
 	if (rc == 0)
 		dispatch_load_send(&lc, IPC_STORE_OK, true);
 	else {
@@ -176,9 +177,15 @@ dispatch_load(struct storaged *sd, struct ipc_msg *m)
 		dispatch_load_send(&lc, lc.send_failed ? IPC_STORE_E_BUSY :
 		    IPC_STORE_E_IO, true);
 	}
-	log_info("storaged: load %u for owner \"%.*s\": %s", ld.id,
-	    (int)ld.owner.len, (const char *)ld.owner.p,
-	    rc == 0 ? "sent" : "failed");
+	if (ld.client_id.len == 0)
+		log_info("storaged: load %u for owner \"%.*s\": %s", ld.id,
+		    (int)ld.owner.len, (const char *)ld.owner.p,
+		    rc == 0 ? "sent" : "failed");
+	else
+		log_debug("storaged: load %u of session \"%.*s\" of owner "
+		    "\"%.*s\": %s", ld.id, (int)ld.client_id.len,
+		    (const char *)ld.client_id.p, (int)ld.owner.len,
+		    (const char *)ld.owner.p, rc == 0 ? "sent" : "failed");
 	buf_free(&lc.recs);
 	ipc_msg_close(m);
 }

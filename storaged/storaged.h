@@ -123,13 +123,15 @@ int	store_sweep(struct store *st, size_t max);
 /*
  * Calls cb for every record of owner (what: IPC_STORE_L_* bits, 0 = all),
  * in the order msg_store.h gives for LOAD, from one consistent snapshot.
- * Records point into store memory valid during the call only.  Expired
- * entries are skipped (and deleted).  cb returns 0, or -1 to stop.
- * Returns 0, or -1 (an error, logged, or cb stopped).  Blocks.
+ * A non-empty cid limits it to that session of owner (no retained
+ * messages then).  Records point into store memory valid during the call
+ * only.  Expired entries are skipped (and deleted).  cb returns 0, or -1
+ * to stop.  Returns 0, or -1 (an error, logged, or cb stopped).  Borrows
+ * owner and cid.  Blocks.
  */
 typedef int	(*store_load_cb)(const struct ipc_store_rec *rec, void *arg);
-int	store_load(struct store *st, struct ipc_bytes owner, uint32_t what,
-	    store_load_cb cb, void *arg);
+int	store_load(struct store *st, struct ipc_bytes owner,
+	    struct ipc_bytes cid, uint32_t what, store_load_cb cb, void *arg);
 
 /* Fills s with the counters and estimates of the store. */
 void	store_get_stats(struct store *st, struct store_stats *s);

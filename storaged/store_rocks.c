@@ -1629,8 +1629,8 @@ store_load_cf(struct store_load *ld, enum store_cf cf)
 }
 
 int
-store_load(struct store *st, struct ipc_bytes owner, uint32_t what,
-    store_load_cb cb, void *arg)
+store_load(struct store *st, struct ipc_bytes owner, struct ipc_bytes cid,
+    uint32_t what, store_load_cb cb, void *arg)
 {
 	const rocksdb_snapshot_t	*snap;
 	struct store_load		 ld;
@@ -1646,7 +1646,14 @@ store_load(struct store *st, struct ipc_bytes owner, uint32_t what,
 	ld.cb = cb;
 	ld.arg = arg;
 	ld.now = store_now(st);
-	key_owner(&ld.pfx, owner);
+	/*
+	 * Every session-scoped key starts with SK, whose lengths make it an
+	 * exact prefix: "ab" never matches the keys of "abc".
+	 */
+	if (cid.len > 0)
+		key_sess(&ld.pfx, owner, cid);
+	else
+		key_owner(&ld.pfx, owner);
 	/* Pending changes first, so the snapshot holds them. */
 	if (store_commit(st) != IPC_STORE_OK) {
 		buf_free(&ld.pfx);
@@ -1663,7 +1670,8 @@ store_load(struct store *st, struct ipc_bytes owner, uint32_t what,
 		rc = store_load_cf(&ld, CF_QUEUES);
 	if (rc == 0 && (what & IPC_STORE_L_QOS2))
 		rc = store_load_cf(&ld, CF_QOS2);
-	if (rc == 0 && (what & IPC_STORE_L_RETAINED) && owner.len == 0)
+	if (rc == 0 && (what & IPC_STORE_L_RETAINED) && owner.len == 0 &&
+	    cid.len == 0)
 		rc = store_load_cf(&ld, CF_RETAINED);
 	if (rc == 0 && (what & IPC_STORE_L_WILLS))
 		rc = store_load_cf(&ld, CF_WILLS);

@@ -353,6 +353,18 @@ test_store_retain_will_load(void)
 	CU_ASSERT_EQUAL_FATAL(ipc_dec_store_load(b.data, b.len, &lo), 0);
 	CU_ASSERT_TRUE(eq(lo.owner, "tern@x"));
 	CU_ASSERT_EQUAL(lo.what, IPC_STORE_L_QUEUES);
+	CU_ASSERT_EQUAL(lo.client_id.len, 0);
+	CHECK_TRUNC(&b, ipc_dec_store_load(p_, len_, &lt));
+
+	/* One session: the client id comes after what. */
+	l.client_id = B("dev-7");
+	buf_reset(&b);
+	ipc_enc_store_load(&b, &l);
+	CU_ASSERT_EQUAL_FATAL(ipc_dec_store_load(b.data, b.len, &lo), 0);
+	CU_ASSERT_TRUE(eq(lo.owner, "tern@x"));
+	CU_ASSERT_EQUAL(lo.what, IPC_STORE_L_QUEUES);
+	CU_ASSERT_TRUE(eq(lo.client_id, "dev-7"));
+	CU_ASSERT_EQUAL(be32_get(b.data + 4 + 4 + 6), IPC_STORE_L_QUEUES);
 	CHECK_TRUNC(&b, ipc_dec_store_load(p_, len_, &lt));
 	buf_free(&b);
 }

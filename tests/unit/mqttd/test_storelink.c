@@ -4,7 +4,8 @@
  * storaged that the test starts, stops (SIGSTOP) and kills (SIGKILL) in a
  * temporary directory: every request kind and LOAD, merging, back-pressure
  * while storaged is absent, resending after a restart, full queues, disk
- * "full" and message ids above what LOAD returned.
+ * "full", message ids above what LOAD returned, and replica writes
+ * (storelink_apply) with one-session LOADs (storelink_load_session).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -765,6 +766,308 @@ test_storelink_full_and_nospace(void)
 	storaged_start();
 }
 
+/* Replica writes */
+
+#define OWN	"n0000000000000001"
+
+/* Returns a new LOAD of one session (free()). */
+static struct loaded *
+load_one(struct storelink *sl, const char *owner, const char *cid)
+{
+	struct loaded	*l = calloc(1, sizeof(*l));
+
+	l->in_order = true;
+	storelink_load_session(sl, owner, cid, strlen(cid), &ld_cbs, l);
+	CU_ASSERT_FATAL(run_until(cond_loaded, l, 10000));
+	CU_ASSERT(l->rc == IPC_STORE_OK);
+	return (l);
+}
+
+/* Applies the request encoded in b under OWN and empties b. */
+static void
+apply_buf(struct storelink *sl, uint16_t type, struct buf *b,
+    struct done *d, int i)
+{
+	storelink_apply(sl, OWN, type, b->data, b->len, done_cb, tag(d, i));
+	buf_reset(b);
+}
+
+/* An encoded SESSION_PUT of cid (subscriptions a/+ and b/#), owner "". */
+static void
+enc_session(struct buf *b, const char *cid, const char *data)
+{
+	struct ipc_store_session	s = { 0 };
+	struct ipc_store_sub		subs[2] = { { { 0 }, 0, 0 } };
+
+	s.s.client_id = ipc_bytes_str(cid);
+	s.proto = 5;
+	s.expiry_interval = 600;
+	s.data = ipc_bytes_str(data);
+	s.replace_subs = true;
+	subs[0].filter = ipc_bytes_str("a/+");
+	subs[0].options = 1;
+	subs[1].filter = ipc_bytes_str("b/#");
+	subs[1].options = 2;
+	s.nsubs = 2;
+	s.subs = subs;
+	ipc_enc_store_session(b, IPC_STORE_SESSION_PUT, &s);
+}
+
+static void
+enc_session_del(struct buf *b, const char *cid)
+{
+	struct ipc_store_session	s = { 0 };
+
+	s.s.client_id = ipc_bytes_str(cid);
+	ipc_enc_store_session(b, IPC_STORE_SESSION_DEL, &s);
+}
+
+static void
+enc_sub(struct buf *b, uint16_t type, const char *cid, const char *filter)
+{
+	struct ipc_store_subs	v = { 0 };
+	struct ipc_store_sub	sub = { { 0 }, 0, 0 };
+
+	sub.filter = ipc_bytes_str(filter);
+	v.s.client_id = ipc_bytes_str(cid);
+	v.nsubs = 1;
+	v.subs = &sub;
+	ipc_enc_store_subs(b, type, &v);
+}
+
+/* An APPEND of payload to cid1 at seq1 and, if cid2, cid2 at seq2. */
+static void
+enc_append(struct buf *b, uint64_t msg_id, const char *payload,
+    const char *cid1, uint64_t seq1, const char *cid2, uint64_t seq2)
+{
+	struct ipc_store_append	a = { 0 };
+	struct ipc_store_target	t[2] = { { { 0 }, 0, 0, 0, { 0 } } };
+
+	a.msg_id = msg_id;
+	a.body.qos = 1;
+	a.body.topic = ipc_bytes_str("a/x");
+	a.body.payload = ipc_bytes_str(payload);
+	t[0].client_id = ipc_bytes_str(cid1);
+	t[0].seq = seq1;
+	t[0].qos = 1;
+	t[1].client_id = ipc_bytes_str(cid2 != NULL ? cid2 : "");
+	t[1].seq = seq2;
+	t[1].qos = 1;
+	a.ntargets = cid2 != NULL ? 2 : 1;
+	a.targets = t;
+	ipc_enc_store_append(b, &a);
+}
+
+static void
+enc_ack(struct buf *b, const char *cid, uint64_t seq)
+{
+	struct ipc_store_ack	a = { 0 };
+
+	a.s.client_id = ipc_bytes_str(cid);
+	a.nseqs = 1;
+	a.seqs = &seq;
+	ipc_enc_store_ack(b, &a);
+}
+
+static void
+test_storelink_apply(void)
+{
+	struct storelink	*sl;
+	struct storelink_stats	 st, st2;
+	struct done		 d = { 0 };
+	struct buf		 b = BUF_INIT;
+	struct loaded		*l;
+	char			 line[128];
+	uint64_t		 s1, s2, s3;
+
+	sl = link_new(0);
+	CU_ASSERT_FATAL(run_until(cond_up, sl, 5000));
+	s1 = storelink_next_id(sl);
+	s2 = storelink_next_id(sl);
+	s3 = storelink_next_id(sl);
+
+	/* A local session of the same client id must stay apart. */
+	session_put(sl, "rep1", "local", done_cb, tag(&d, 0));
+	enc_session(&b, "rep1", "state-r1");
+	apply_buf(sl, IPC_STORE_SESSION_PUT, &b, &d, 1);
+	enc_session(&b, "rep2", "state-r2");
+	apply_buf(sl, IPC_STORE_SESSION_PUT, &b, &d, 2);
+	enc_sub(&b, IPC_STORE_SUB_PUT, "rep1", "c/1");
+	apply_buf(sl, IPC_STORE_SUB_PUT, &b, &d, 3);
+	enc_sub(&b, IPC_STORE_SUB_DEL, "rep1", "a/+");
+	apply_buf(sl, IPC_STORE_SUB_DEL, &b, &d, 4);
+	enc_append(&b, s1, "m1", "rep1", s1, "rep2", s2);
+	apply_buf(sl, IPC_STORE_APPEND, &b, &d, 5);
+	enc_append(&b, s3, "m2", "rep1", s3, NULL, 0);
+	apply_buf(sl, IPC_STORE_APPEND, &b, &d, 6);
+	/* Neither merged into the local ack, nor the local ack into it. */
+	storelink_get_stats(sl, &st);
+	storelink_ack(sl, "rep1", 4, s1, done_cb, tag(&d, 7));
+	enc_ack(&b, "rep1", s1);
+	apply_buf(sl, IPC_STORE_ACK, &b, &d, 8);
+	storelink_ack(sl, "rep1", 4, s3, done_cb, tag(&d, 9));
+	storelink_get_stats(sl, &st2);
+	CU_ASSERT(st2.merged == st.merged);
+	CU_ASSERT(d.n == 0);
+	CU_ASSERT_FATAL(wait_done(&d, 10, 5000));
+	CU_ASSERT(d.nok == 10);
+
+	l = load_one(sl, OWN, "rep1");
+	CU_ASSERT(l->nsess == 1);
+	CU_ASSERT(strstr(l->text, "session rep1 600 state-r1\n") != NULL);
+	CU_ASSERT(strstr(l->text, "sub rep1 b/# 2\n") != NULL);
+	CU_ASSERT(strstr(l->text, "sub rep1 c/1 0\n") != NULL);
+	CU_ASSERT(strstr(l->text, "a/+") == NULL);
+	CU_ASSERT(l->nqueue == 1);		/* m1 acked */
+	snprintf(line, sizeof(line), "queue rep1 %llu 0 m2\n",
+	    (unsigned long long)s3);
+	CU_ASSERT(strstr(l->text, line) != NULL);
+	CU_ASSERT(strstr(l->text, "rep2") == NULL);
+	CU_ASSERT(strstr(l->text, "local") == NULL);
+	free(l);
+
+	l = load_one(sl, OWN, "rep2");
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 1);
+	CU_ASSERT(strstr(l->text, "session rep2 600 state-r2\n") != NULL);
+	CU_ASSERT(strstr(l->text, "sub rep2 a/+ 1\n") != NULL);
+	snprintf(line, sizeof(line), "queue rep2 %llu 0 m1\n",
+	    (unsigned long long)s2);
+	CU_ASSERT(strstr(l->text, line) != NULL);
+	CU_ASSERT(strstr(l->text, "rep1") == NULL);
+	free(l);
+
+	/* Every session of the owner (client id ""). */
+	l = load_one(sl, OWN, "");
+	CU_ASSERT(l->nsess == 2 && l->nqueue == 2);
+	free(l);
+
+	/*
+	 * Owner "" sees only its own "rep1" (whose queue is empty: the
+	 * local acks were of entries it never had).
+	 */
+	l = load_all(sl);
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 0);
+	CU_ASSERT(strstr(l->text, "session rep1 3600 local\n") != NULL);
+	CU_ASSERT(strstr(l->text, "state-r") == NULL);
+	CU_ASSERT(strstr(l->text, "rep2") == NULL);
+	free(l);
+	l = load_one(sl, "", "rep1");
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 0);
+	CU_ASSERT(strstr(l->text, "state-r1") == NULL);
+	free(l);
+
+	/* SESSION_DEL drops the replica session and nothing else. */
+	memset(&d, 0, sizeof(d));
+	enc_session_del(&b, "rep2");
+	apply_buf(sl, IPC_STORE_SESSION_DEL, &b, &d, 0);
+	CU_ASSERT_FATAL(wait_done(&d, 1, 5000) && d.nok == 1);
+	l = load_one(sl, OWN, "rep2");
+	CU_ASSERT(l->nsess == 0 && l->nqueue == 0 && l->len == 0);
+	free(l);
+	l = load_one(sl, OWN, "rep1");
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 1);
+	free(l);
+
+	/*
+	 * Replica writes sent to a storaged that dies before answering are
+	 * sent again to the next one.
+	 */
+	memset(&d, 0, sizeof(d));
+	storaged_kill(SIGSTOP);
+	enc_session(&b, "rep3", "state-r3");
+	apply_buf(sl, IPC_STORE_SESSION_PUT, &b, &d, 0);
+	enc_append(&b, s3 + 1, "m3", "rep3", s3 + 1, NULL, 0);
+	apply_buf(sl, IPC_STORE_APPEND, &b, &d, 1);
+	run_for(200);
+	storelink_get_stats(sl, &st);
+	CU_ASSERT(st.outstanding == 2 && st.unsent == 0);
+	storaged_kill(SIGKILL);
+	storaged_start();
+	CU_ASSERT_FATAL(wait_done(&d, 2, 10000));
+	CU_ASSERT(d.nok == 2);
+	l = load_one(sl, OWN, "rep3");
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 1);
+	CU_ASSERT(strstr(l->text, " m3\n") != NULL);
+	free(l);
+
+	/* Clean up for the next tests. */
+	memset(&d, 0, sizeof(d));
+	enc_session_del(&b, "rep1");
+	apply_buf(sl, IPC_STORE_SESSION_DEL, &b, &d, 0);
+	enc_session_del(&b, "rep3");
+	apply_buf(sl, IPC_STORE_SESSION_DEL, &b, &d, 1);
+	storelink_session_del(sl, "rep1", 4, done_cb, tag(&d, 2));
+	CU_ASSERT(wait_done(&d, 3, 5000) && d.nok == 3);
+	l = load_one(sl, OWN, "");
+	CU_ASSERT(l->nsess == 0 && l->nqueue == 0);
+	free(l);
+	buf_free(&b);
+	storelink_free(sl);
+}
+
+static void
+test_storelink_apply_invalid(void)
+{
+	struct storelink	*sl;
+	struct done		 d = { 0 };
+	struct buf		 b = BUF_INIT;
+	struct ipc_store_mark_ent ent = { 1, IPC_STORE_Q_SENT };
+	struct ipc_store_mark	 mark = { 0 };
+	struct loaded		*l;
+	char			 owner[300];
+
+	sl = link_new(0);
+	CU_ASSERT_FATAL(run_until(cond_up, sl, 5000));
+	/* Garbage, a truncated APPEND, a kind not replicated (MARK). */
+	storelink_apply(sl, OWN, IPC_STORE_SESSION_PUT,
+	    (const uint8_t *)"garbage", 7, done_cb, tag(&d, 0));
+	enc_append(&b, 1, "x", "inv", 1, NULL, 0);
+	storelink_apply(sl, OWN, IPC_STORE_APPEND, b.data, b.len - 1,
+	    done_cb, tag(&d, 1));
+	buf_reset(&b);
+	mark.s.client_id = ipc_bytes_str("inv");
+	mark.n = 1;
+	mark.ents = &ent;
+	ipc_enc_store_mark(&b, &mark);
+	storelink_apply(sl, OWN, IPC_STORE_MARK, b.data, b.len, done_cb,
+	    tag(&d, 2));
+	buf_reset(&b);
+	/* A valid request with an owner name that is too long. */
+	memset(owner, 'n', sizeof(owner) - 1);
+	owner[sizeof(owner) - 1] = '\0';
+	enc_session(&b, "inv", "x");
+	storelink_apply(sl, owner, IPC_STORE_SESSION_PUT, b.data, b.len,
+	    done_cb, tag(&d, 3));
+	/* A good one after them still works. */
+	apply_buf(sl, IPC_STORE_SESSION_PUT, &b, &d, 4);
+	CU_ASSERT(d.n == 0);	/* never from inside the call */
+	CU_ASSERT_FATAL(wait_done(&d, 5, 5000));
+	CU_ASSERT(d.rc[0] == IPC_STORE_E_INVALID);
+	CU_ASSERT(d.rc[1] == IPC_STORE_E_INVALID);
+	CU_ASSERT(d.rc[2] == IPC_STORE_E_INVALID);
+	CU_ASSERT(d.rc[3] == IPC_STORE_E_INVALID);
+	CU_ASSERT(d.rc[4] == IPC_STORE_OK);
+	CU_ASSERT(d.nok == 1);
+
+	/* A one-session LOAD with an owner too long: done gets INVALID. */
+	l = calloc(1, sizeof(*l));
+	storelink_load_session(sl, owner, "inv", 3, &ld_cbs, l);
+	CU_ASSERT(!l->done);
+	CU_ASSERT_FATAL(run_until(cond_loaded, l, 5000));
+	CU_ASSERT(l->rc == IPC_STORE_E_INVALID && l->len == 0);
+	free(l);
+
+	l = load_one(sl, OWN, "inv");
+	CU_ASSERT(l->nsess == 1 && l->nqueue == 0);
+	free(l);
+	memset(&d, 0, sizeof(d));
+	enc_session_del(&b, "inv");
+	apply_buf(sl, IPC_STORE_SESSION_DEL, &b, &d, 0);
+	CU_ASSERT(wait_done(&d, 1, 5000) && d.nok == 1);
+	buf_free(&b);
+	storelink_free(sl);
+}
+
 static int
 rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -780,6 +1083,8 @@ main(int argc, char *argv[])
 		UNIT_TEST(test_storelink_absent_backpressure),
 		UNIT_TEST(test_storelink_restart_resend),
 		UNIT_TEST(test_storelink_ids),
+		UNIT_TEST(test_storelink_apply),
+		UNIT_TEST(test_storelink_apply_invalid),
 		UNIT_TEST(test_storelink_full_and_nospace),
 		UNIT_END
 	};

@@ -191,7 +191,7 @@ static int
 cmd_load(void *s)
 {
 	struct buf			 b = BUF_INIT;
-	struct ipc_store_load		 ld = { 7, { NULL, 0 }, 0 };
+	struct ipc_store_load		 ld = { 0 };
 	struct ipc_store_load_rep	 lr;
 	struct ipc_store_rec		*r;
 	struct ipc_msg			 m;
@@ -199,6 +199,7 @@ cmd_load(void *s)
 	uint32_t			 i;
 
 	deadline = now_ms() + (uint64_t)timeout_ms;
+	ld.id = 7;
 	ld.owner = ipc_bytes_str(owner);
 	ipc_enc_store_load(&b, &ld);
 	if (send_retry(s, IPC_STORE_LOAD, &b, deadline) == -1)

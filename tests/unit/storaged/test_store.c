@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of storaged's store (storaged/store_rocks.c) on temporary
  * databases: queue order, acks and shared bodies, limits, expiry with an
- * injected clock, schema checks, reopen and group commit. */
+ * injected clock, schema checks, reopen, group commit and LOAD of one
+ * session. */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
 #include <ftw.h>
@@ -155,7 +156,18 @@ load(struct store *st, const char *owner)
 {
 	struct lres	lr = { NULL, 0 };
 
-	CU_ASSERT_EQUAL(store_load(st, B(owner), 0, load_cb, &lr), 0);
+	CU_ASSERT_EQUAL(store_load(st, B(owner), B(""), 0, load_cb, &lr), 0);
+	return (lr);
+}
+
+/* LOAD of one session (cid) of owner. */
+static struct lres
+load_one(struct store *st, const char *owner, const char *cid)
+{
+	struct lres	lr = { NULL, 0 };
+
+	CU_ASSERT_EQUAL(store_load(st, B(owner), B(cid), 0, load_cb, &lr),
+	    0);
 	return (lr);
 }
 
@@ -772,6 +784,165 @@ test_schema_checks(void)
 	rm_tmp();
 }
 
+/* A session of owner with one subscription, a QoS 2 id and a will. */
+static void
+put_owned(struct store *st, const char *owner, const char *cid,
+    const char *filter, uint16_t pid)
+{
+	struct ipc_store_sub		sub = { 0 };
+	struct ipc_store_session	s = { 0 };
+	struct ipc_store_qos2		q = { 0 };
+	struct ipc_store_will		w = { 0 };
+
+	s.s.owner = B(owner);
+	s.s.client_id = B(cid);
+	s.proto = 5;
+	s.expiry_interval = 60;
+	s.replace_subs = true;
+	sub.filter = B(filter);
+	s.nsubs = 1;
+	s.subs = &sub;
+	CU_ASSERT_EQUAL(store_session_put(st, &s), IPC_STORE_OK);
+	q.s = s.s;
+	q.n = 1;
+	q.pids = &pid;
+	CU_ASSERT_EQUAL(store_qos2_put(st, &q), IPC_STORE_OK);
+	w.s = s.s;
+	w.due_at = pid;
+	w.body.topic = B("will/t");
+	w.body.payload = B(cid);
+	CU_ASSERT_EQUAL(store_will_put(st, &w), IPC_STORE_OK);
+}
+
+/* One body of owner to the queues of "ab" and "abc". */
+static void
+append_owned(struct store *st, const char *owner, uint64_t msg_id,
+    uint64_t seq, const char *payload)
+{
+	struct ipc_store_append	a = { 0 };
+	struct ipc_store_target	t[2] = { { { 0 }, 0, 0, 0, { 0 } } };
+	bool			full[2];
+	uint32_t		nfull;
+
+	a.owner = B(owner);
+	a.msg_id = msg_id;
+	a.body.qos = 1;
+	a.body.topic = B("t/x");
+	a.body.payload = B(payload);
+	t[0].client_id = B("ab");
+	t[0].seq = seq;
+	t[0].qos = 1;
+	t[1].client_id = B("abc");
+	t[1].seq = seq + 100;
+	t[1].qos = 1;
+	a.ntargets = 2;
+	a.targets = t;
+	CU_ASSERT_EQUAL(store_append(st, &a, full, &nfull), IPC_STORE_OK);
+}
+
+/*
+ * LOAD of one session: only its records, in the usual order, for client
+ * ids that are prefixes of each other, and never another owner's.
+ */
+static void
+test_load_one_session(void)
+{
+	static const char	*own = "n0000000000000001";
+	struct ipc_store_retain	 ret = { 0 };
+	struct ipc_store_sess	 ss = { { 0 }, { 0 } };
+	struct store		*st;
+	struct lres		 lr;
+	size_t			 i;
+	uint64_t		 last = 0;
+
+	mk_tmp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st = open_store(0));
+	put_owned(st, own, "ab", "f/ab", 1);
+	put_owned(st, own, "abc", "f/abc", 2);
+	put_owned(st, "", "ab", "f/local", 3);
+	/* Appended out of seq order: LOAD returns them in seq order. */
+	append_owned(st, own, 10, 3, "m3");
+	append_owned(st, own, 11, 1, "m1");
+	append_owned(st, own, 12, 2, "m2");
+	append_owned(st, "", 13, 5, "local");
+	ret.body.topic = B("r/1");
+	ret.body.payload = B("kept");
+	CU_ASSERT_EQUAL(store_retain_put(st, &ret), IPC_STORE_OK);
+	CU_ASSERT_EQUAL(store_commit(st), IPC_STORE_OK);
+
+	lr = load_one(st, own, "ab");
+	/* session, sub, 3 queue entries, qos2, will */
+	CU_ASSERT_EQUAL_FATAL(lr.n, 7);
+	CU_ASSERT_EQUAL(lr.r[0].kind, IPC_STORE_R_SESSION);
+	CU_ASSERT_EQUAL(lr.r[1].kind, IPC_STORE_R_SUB);
+	CU_ASSERT_STRING_EQUAL(lr.r[1].text, "f/ab");
+	for (i = 2; i < 5; i++) {
+		CU_ASSERT_EQUAL(lr.r[i].kind, IPC_STORE_R_QUEUE);
+		CU_ASSERT_TRUE(lr.r[i].seq > last);
+		last = lr.r[i].seq;
+	}
+	CU_ASSERT_STRING_EQUAL(lr.r[2].text, "m1");
+	CU_ASSERT_STRING_EQUAL(lr.r[3].text, "m2");
+	CU_ASSERT_STRING_EQUAL(lr.r[4].text, "m3");
+	CU_ASSERT_EQUAL(lr.r[3].msg_id, 12);
+	CU_ASSERT_EQUAL(lr.r[5].kind, IPC_STORE_R_QOS2);
+	CU_ASSERT_EQUAL(lr.r[5].pid, 1);
+	CU_ASSERT_EQUAL(lr.r[6].kind, IPC_STORE_R_WILL);
+	CU_ASSERT_STRING_EQUAL(lr.r[6].text, "ab");
+	for (i = 0; i < lr.n; i++)
+		CU_ASSERT_STRING_EQUAL(lr.r[i].cid, "ab");
+	free(lr.r);
+
+	lr = load_one(st, own, "abc");
+	CU_ASSERT_EQUAL_FATAL(lr.n, 7);
+	CU_ASSERT_STRING_EQUAL(lr.r[1].text, "f/abc");
+	CU_ASSERT_EQUAL(lr.r[2].seq, 101);
+	CU_ASSERT_EQUAL(lr.r[5].pid, 2);
+	for (i = 0; i < lr.n; i++)
+		CU_ASSERT_STRING_EQUAL(lr.r[i].cid, "abc");
+	free(lr.r);
+
+	/* "a" is a prefix of both but names neither. */
+	lr = load_one(st, own, "a");
+	CU_ASSERT_EQUAL(lr.n, 0);
+	free(lr.r);
+
+	/* This node's "ab", no retained, nothing of the other owner. */
+	lr = load_one(st, "", "ab");
+	CU_ASSERT_EQUAL_FATAL(lr.n, 5);
+	CU_ASSERT_STRING_EQUAL(lr.r[1].text, "f/local");
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_QUEUE), 1);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_RETAIN), 0);
+	CU_ASSERT_EQUAL(lr.r[2].seq, 5);
+	free(lr.r);
+
+	/* The whole owner: both sessions; owner "": its own and retained. */
+	lr = load(st, own);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_SESSION), 2);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_QUEUE), 6);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_RETAIN), 0);
+	free(lr.r);
+	lr = load(st, "");
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_SESSION), 1);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_QUEUE), 2);
+	CU_ASSERT_EQUAL(count_kind(&lr, IPC_STORE_R_RETAIN), 1);
+	free(lr.r);
+
+	/* Dropping the replica session leaves the other one. */
+	ss.owner = B(own);
+	ss.client_id = B("ab");
+	CU_ASSERT_EQUAL(store_session_del(st, &ss), IPC_STORE_OK);
+	CU_ASSERT_EQUAL(store_commit(st), IPC_STORE_OK);
+	lr = load_one(st, own, "ab");
+	CU_ASSERT_EQUAL(lr.n, 0);
+	free(lr.r);
+	lr = load_one(st, own, "abc");
+	CU_ASSERT_EQUAL(lr.n, 7);
+	free(lr.r);
+	store_close(st);
+	rm_tmp();
+}
+
 int
 main(void)
 {
@@ -781,6 +952,7 @@ main(void)
 		UNIT_TEST(test_fanout_10000),
 		UNIT_TEST(test_queue_limit),
 		UNIT_TEST(test_mark_and_qos2),
+		UNIT_TEST(test_load_one_session),
 		UNIT_TEST(test_reopen_keeps_everything),
 		UNIT_TEST(test_expiry),
 		UNIT_TEST(test_orphan_scan),
