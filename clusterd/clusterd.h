@@ -189,6 +189,9 @@ bool	is_membership_member(struct clusterd *cd, uint64_t id);
 /* The link to member id (opened if new), NULL for this node, a non-member
  * or without links. */
 struct link_peer *membership_link(struct clusterd *cd, uint64_t id);
+/* True in a majority once every entry known committed is applied here:
+ * the state machine (ownership) is as recent as the leader's. */
+bool	is_membership_caught_up(struct clusterd *cd);
 /* True when this node is on the side of a quorum: it leads, or follows a
  * leader that still answers over its link (G3). */
 bool	is_membership_majority(struct clusterd *cd);
@@ -359,6 +362,43 @@ struct route_stats {
 	uint64_t	 bad_frames;
 };
 
+/*
+ * replica.c: where a persistent session's replicas live (issue 8), and a
+ * replica write split into one copy per replica node.  Placement is
+ * rendezvous hashing over the members (docs/clustering.md).
+ */
+#define REPLICA_MAX	4	/* replication_factor - 1, at most */
+/* The score of node for client id cid (higher: preferred). */
+uint64_t replica_score(const char *cid, size_t len, uint64_t node);
+/* The `want` best members (other than owner) for cid, best first, into
+ * out (REPLICA_MAX entries).  Returns how many. */
+size_t	replica_pick(const uint64_t *members, size_t n, uint64_t owner,
+	    const char *cid, size_t len, size_t want, uint64_t *out);
+/* replica_pick() over the current members and replication_factor. */
+size_t	replica_nodes(struct clusterd *cd, uint64_t owner, const char *cid,
+	    size_t len, uint64_t *out);
+/* One replica node's copy: req is u16 type + the encoded request. */
+struct replica_copy {
+	uint64_t		 node;
+	struct buf		 req;
+	struct ipc_store_target	*targets;	/* while splitting */
+	size_t			 ntargets;
+};
+struct replica_copies {
+	struct replica_copy	*v;
+	size_t			 n;
+};
+/*
+ * Splits a replica write (a REPL forward's body: u16 store request type +
+ * the request, of this node's own sessions) into c, one copy per replica
+ * node of the sessions it touches.  Returns 0 (c filled: free with
+ * replica_copies_free(); it may hold no copy at all), or -1 when the
+ * payload does not decode.
+ */
+int	replica_split(struct clusterd *cd, const struct ipc_store_body *body,
+	    struct replica_copies *c);
+void	replica_copies_free(struct replica_copies *c);
+
 /* Starts route.c, forward.c and owner.c; stop and free them together. */
 void	route_start(struct clusterd *cd);
 void	route_stop(struct clusterd *cd);
@@ -412,6 +452,10 @@ struct forward_stats {
 	uint64_t	 dropped_qos0;	/* no link, no mqttd */
 	uint64_t	 pending_out;	/* now: unacknowledged to peers */
 	uint64_t	 pending_in;	/* now: unacknowledged by mqttd */
+	uint64_t	 repl_writes;	/* replica writes from mqttd */
+	uint64_t	 repl_copies;	/* copies sent to replica nodes */
+	uint64_t	 repl_under;	/* writes a replica node missed */
+	uint64_t	 repl_pending;	/* now: copies not acknowledged */
 };
 
 void	forward_start(struct clusterd *cd);

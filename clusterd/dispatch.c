@@ -142,6 +142,7 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 		break;
 	case IPC_SESSION_CLAIM:
 	case IPC_SESSION_XFER:
+	case IPC_SESSION_CHECK:
 		if (!is_route_clusterlink(cd, &m->from))
 			break;
 		route_seen(cd);

@@ -43,6 +43,7 @@
 #define FWD_RESEND_MS	2000		/* no ack for this long: again */
 #define FWD_DEAD_MS	5000		/* peer silent this long: GONE */
 #define FWD_NACK_MS	200		/* gap reports per peer at most */
+#define FWD_READY_MS	5000		/* not caught up: go on anyway */
 
 /* One IPC_FORWARD that waits for IPC_FORWARD_ACK. */
 struct fwd_req {
@@ -56,6 +57,7 @@ struct fwd_ent {
 	TAILQ_ENTRY(fwd_ent) link;
 	uint64_t	 seq;		/* 0: QoS 0, sent once */
 	struct fwd_req	*req;		/* NULL: nobody waits */
+	bool		 repl;		/* a replica copy */
 	uint8_t		*data;		/* targets + body, encoded */
 	size_t		 len;
 };
@@ -106,6 +108,9 @@ struct forward {
 	size_t			 acks_cap;
 	struct buf		 out;
 	struct buf		 tmp;
+	bool			 ready;		/* members known: forwarding */
+	struct buf		*early;		/* IPC_FORWARD frames before */
+	size_t			 nearly;
 	struct buf		 dbatch;	/* IPC_DELIVER frame being built */
 	size_t			 dbatch_at;
 	uint32_t		 dbatch_n;
@@ -189,6 +194,8 @@ fwd_ent_free(struct forward *f, struct fwd_peer *pe, struct fwd_ent *e,
 	pe->nents--;
 	if (e->seq != 0)
 		f->st.pending_out--;
+	if (e->repl)
+		f->st.repl_pending--;
 	if (e->req != NULL)
 		fwd_req_done(f, e->req, rc);
 	free(e->data);
@@ -269,6 +276,64 @@ fwd_enqueue(struct forward *f, struct fwd_peer *pe, uint8_t *data,
 		pe->unsent = e;
 }
 
+/*
+ * A replica write of our mqttd (issue 8): one copy per replica node of the
+ * sessions it touches, each in our ordered stream to that node, answered
+ * once every copy is acknowledged there (stored by its mqttd).  A replica
+ * node that is gone is skipped: the write is then under-replicated
+ * (IPC_FWD_GONE), which mqttd counts and accepts.
+ */
+static void
+fwd_on_replica(struct forward *f, const struct ipc_forward *v)
+{
+	struct clusterd		*cd = f->cd;
+	struct replica_copies	 c;
+	struct fwd_req		*req;
+	struct fwd_peer		*pe;
+	struct link_peer	*lp;
+	struct ipc_fwd_target	 t = { 0 };
+	struct ipc_store_body	 b = v->body;
+	uint8_t			*data, rc = IPC_FWD_OK;
+	size_t			 i, len;
+
+	f->st.repl_writes++;
+	req = xcalloc(1, sizeof(*req));
+	req->id = v->id;
+	req->pending = 1;	/* ours, until the loop is done */
+	if (replica_split(cd, &v->body, &c) == -1) {
+		log_warnx("forward: malformed replica write from mqttd "
+		    "dropped");
+		fwd_req_done(f, req, IPC_FWD_ERROR);
+		return;
+	}
+	t.kind = IPC_FWD_REPL;
+	for (i = 0; i < c.n; i++) {
+		lp = membership_link(cd, c.v[i].node);
+		pe = lp != NULL ? fwd_peer(f, c.v[i].node, true) : NULL;
+		if (pe != NULL && !pe->gone && is_fwd_dead(f, pe, lp))
+			pe->gone = true;
+		if (pe == NULL || pe->gone) {
+			rc = IPC_FWD_GONE;
+			continue;
+		}
+		b.payload.p = c.v[i].req.data;
+		b.payload.len = c.v[i].req.len;
+		buf_reset(&f->tmp);
+		ipc_enc_fwd_targets(&f->tmp, &t, 1, false);
+		ipc_enc_store_body(&f->tmp, &b);
+		data = buf_release(&f->tmp, &len);
+		fwd_enqueue(f, pe, data, len, true, req);
+		TAILQ_LAST(&pe->ents, fwd_ent_list)->repl = true;
+		f->st.repl_pending++;
+		f->st.repl_copies++;
+	}
+	if (rc != IPC_FWD_OK)
+		f->st.repl_under++;
+	replica_copies_free(&c);
+	fwd_req_done(f, req, rc);
+	route_schedule(cd);
+}
+
 static void
 fwd_on_forward(struct forward *f, const struct ipc_forward *v)
 {
@@ -284,6 +349,10 @@ fwd_on_forward(struct forward *f, const struct ipc_forward *v)
 	bool			 numbered, counts;
 	uint8_t			 gone_rc = IPC_FWD_OK;
 
+	if (v->ntargets == 1 && v->targets[0].kind == IPC_FWD_REPL) {
+		fwd_on_replica(f, v);
+		return;
+	}
 	f->st.forwards++;
 	nodes.self = cd->node_id;
 	numbered = (v->flags & IPC_FWD_F_ACK) != 0;
@@ -370,33 +439,82 @@ fwd_on_deliver_ack(struct forward *f, const struct ipc_acks *a)
 	route_schedule(f->cd);
 }
 
-void
-forward_on_ipc(struct clusterd *cd, const struct ipc_msg *m)
+/* One IPC_FORWARD frame: a batch, every forward of one of mqttd's loop
+ * rounds.  Returns 0, or -1 if malformed. */
+static int
+fwd_on_batch(struct forward *f, const uint8_t *payload, size_t plen)
 {
-	struct forward		*f = cd->fwd;
 	struct ipc_forward	 v;
-	struct ipc_acks		 a;
 	struct rbuf		 r;
 	const uint8_t		*p;
 	size_t			 len;
 	uint32_t		 n;
 	int			 rc;
 
+	if (ipc_batch_first(&r, payload, plen, &n) == -1)
+		return (-1);
+	while ((rc = ipc_batch_next(&r, &n, &p, &len)) == 1) {
+		if (ipc_dec_forward(p, len, &v) == -1)
+			return (-1);
+		fwd_on_forward(f, &v);
+		ipc_forward_free(&v);
+	}
+	return (rc == -1 ? -1 : 0);
+}
+
+/*
+ * After a restart clusterd learns the members (and whether each is up)
+ * only once its Raft log is applied: a forward taken before would find
+ * no node to send to and complete as gone, a loss and, for the messages
+ * after it, a reordering.  So forwards wait until the state machine has
+ * caught up with the leader (or FWD_READY_MS passed, e.g. in a
+ * minority), then go in the order they came.
+ */
+static bool
+fwd_is_ready(struct forward *f)
+{
+	struct clusterd	*cd = f->cd;
+	size_t		 i;
+
+	if (f->ready)
+		return (true);
+	if (!is_membership_caught_up(cd) &&
+	    uv_now(cd->loop) - cd->started_ms < FWD_READY_MS)
+		return (false);
+	f->ready = true;
+	if (f->nearly > 0)
+		log_info("forward: members known: forwarding %zu batches "
+		    "that came before", f->nearly);
+	for (i = 0; i < f->nearly; i++) {
+		if (fwd_on_batch(f, f->early[i].data, f->early[i].len) == -1)
+			f->cd->counters.ipc_bad++;
+		buf_free(&f->early[i]);
+	}
+	free(f->early);
+	f->early = NULL;
+	f->nearly = 0;
+	return (true);
+}
+
+void
+forward_on_ipc(struct clusterd *cd, const struct ipc_msg *m)
+{
+	struct forward		*f = cd->fwd;
+	struct ipc_acks		 a;
+	struct buf		*b;
+
 	if (f == NULL)
 		return;
 	if (m->type == IPC_FORWARD) {
-		/* A batch: every forward of one of mqttd's loop rounds. */
-		if (ipc_batch_first(&r, m->payload, m->len, &n) == -1)
-			goto bad;
-		while ((rc = ipc_batch_next(&r, &n, &p, &len)) == 1) {
-			if (ipc_dec_forward(p, len, &v) == -1) {
-				rc = -1;
-				break;
-			}
-			fwd_on_forward(f, &v);
-			ipc_forward_free(&v);
+		if (!fwd_is_ready(f)) {
+			f->early = xreallocarray(f->early, f->nearly + 1,
+			    sizeof(*f->early));
+			b = &f->early[f->nearly++];
+			buf_init(b);
+			buf_add(b, m->payload, m->len);
+			return;
 		}
-		if (rc == -1)
+		if (fwd_on_batch(f, m->payload, m->len) == -1)
 			goto bad;
 		return;
 	}
@@ -830,6 +948,7 @@ forward_tick(struct clusterd *cd)
 
 	if (f == NULL)
 		return;
+	(void)fwd_is_ready(f);
 	for (i = 0; i < f->npeers; ) {
 		pe = f->peers[i];
 		if (!is_membership_member(cd, pe->node)) {
@@ -899,6 +1018,9 @@ forward_free(struct clusterd *cd)
 
 	if (f == NULL)
 		return;
+	for (i = 0; i < f->nearly; i++)
+		buf_free(&f->early[i]);
+	free(f->early);
 	for (i = 0; i < f->npeers; i++) {
 		pe = f->peers[i];
 		while ((e = TAILQ_FIRST(&pe->ents)) != NULL) {

@@ -368,6 +368,7 @@ link_router_cb(void *sock, void *arg)
 			break;
 		case WIRE_OWNER_REQ:
 		case WIRE_SESSION_XFER:
+		case WIRE_REPLICA_XFER:
 			owner_on_wire(cd, &h, pl, len);
 			break;
 		default:

@@ -1956,6 +1956,15 @@ is_membership_majority(struct clusterd *cd)
 	return (n != NULL && link_is_up(link_peer_find(cd, n->address)));
 }
 
+bool
+is_membership_caught_up(struct clusterd *cd)
+{
+	struct membership	*mb = cd->mb;
+
+	return (is_membership_majority(cd) &&
+	    raft_last_applied(&mb->raft) >= mb->raft.commit_index);
+}
+
 /*
  * Proposes the entry buf (raft_malloc'd, padded to 8 bytes; taken on
  * success) on the leader; cb(arg, status) runs once it is committed or

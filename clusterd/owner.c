@@ -67,8 +67,10 @@ struct claim {
 	uint64_t	 prev;
 	uint64_t	 since;		/* uv_now() */
 	uint64_t	 sent_at;
-	uint64_t	 xfer_from;
+	uint64_t	 xfer_from;	/* the node asked for the session */
 	bool		 xfer_done;
+	bool		 asked_replica;	/* prev is gone: its replica hands
+					   over (issue 8) */
 	size_t		 len;
 	char		 cid[];
 };
@@ -83,9 +85,12 @@ struct owner {
 	size_t			 nreps;
 	size_t			 reps_cap;
 	struct buf		 out;
+	struct claim		*checks;	/* IPC_SESSION_CHECK ids */
 	uint64_t		 claims_committed;
 	uint64_t		 takeovers;
 	uint64_t		 xfers;
+	uint64_t		 replica_xfers;	/* hand-overs asked of replicas */
+	uint64_t		 reconciled;	/* stale sessions dropped */
 };
 
 static uint32_t
@@ -294,6 +299,62 @@ owner_takeover(struct owner *o, const char *cid, size_t len, uint64_t to)
 		    " now: taking it over", (int)len, cid, to);
 }
 
+/*
+ * The previous owner of claim c (ours) is gone (not a member, or its link
+ * is down): the session continues from a replica copy (issue 8).  The
+ * first replica node of prev's placement that answers (this node
+ * included) hands its copy over, as IPC_SESSION_TAKEOVER with `replica`
+ * set; without one the claim is answered at once, with no session.
+ * Returns false when c was answered (and freed).
+ */
+static bool
+owner_ask_replica(struct owner *o, struct claim *c)
+{
+	struct clusterd		*cd = o->cd;
+	struct ipc_takeover	 t = { 0 };
+	struct link_peer	*lp = NULL;
+	uint64_t		 nodes[REPLICA_MAX];
+	size_t			 i, n;
+
+	c->asked_replica = true;
+	c->since = uv_now(cd->loop);
+	n = replica_nodes(cd, c->prev, c->cid, c->len, nodes);
+	for (i = 0; i < n; i++) {
+		if (nodes[i] == cd->node_id)
+			break;
+		lp = membership_link(cd, nodes[i]);
+		if (lp != NULL && link_is_up(lp))
+			break;
+	}
+	if (i == n) {
+		log_warnx("owner: %.*s: its owner %016" PRIx64 " is gone and "
+		    "no replica answers: going on without its session",
+		    (int)c->len, c->cid, c->prev);
+		claim_done(o, c, IPC_CLAIM_OK);
+		return (false);
+	}
+	c->state = CLAIM_WAIT_XFER;
+	c->xfer_from = nodes[i];
+	o->replica_xfers++;
+	log_info("owner: %.*s: its owner %016" PRIx64 " is gone: taking "
+	    "the session from its replica on %016" PRIx64, (int)c->len,
+	    c->cid, c->prev, nodes[i]);
+	t.to = cd->node_id;
+	t.replica = c->prev;
+	t.client_id.p = (const uint8_t *)c->cid;
+	t.client_id.len = c->len;
+	buf_reset(&o->out);
+	if (nodes[i] == cd->node_id) {
+		ipc_enc_takeover(&o->out, &t);
+		route_to_mqttd(cd, IPC_SESSION_TAKEOVER, &o->out);
+	} else {
+		link_begin(cd, &o->out, WIRE_REPLICA_XFER);
+		ipc_enc_takeover(&o->out, &t);
+		link_send(cd, lp, &o->out);
+	}
+	return (true);
+}
+
 /* Applied: cid is node's now, was prev's. */
 static void
 owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
@@ -320,15 +381,16 @@ owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
 			continue;	/* applied twice (a retry) */
 		c->prev = prev;
 		o->claims_committed++;
-		lp = prev != 0 ? membership_link(cd, prev) : NULL;
-		if (prev == 0 || prev == cd->node_id || !link_is_up(lp) ||
-		    c->xfer_done) {
+		if (prev == 0 || prev == cd->node_id || c->xfer_done) {
 			claim_done(o, c, IPC_CLAIM_OK);
 			continue;
 		}
 		c->state = CLAIM_WAIT_XFER;
 		c->xfer_from = prev;
 		c->since = uv_now(cd->loop);
+		lp = membership_link(cd, prev);
+		if (lp == NULL || !link_is_up(lp))
+			owner_ask_replica(o, c);
 	}
 }
 
@@ -458,6 +520,9 @@ owner_on_claims(struct owner *o, const struct ipc_claims *v)
 	route_schedule(cd);
 }
 
+static void	owner_xfer_in(struct owner *, uint64_t, const uint8_t *, size_t);
+static void	owner_on_check(struct owner *, const struct ipc_claims *);
+
 static void
 owner_on_xfer_from_mqttd(struct owner *o, const struct ipc_msg *m,
     const struct ipc_xfer *x)
@@ -465,6 +530,11 @@ owner_on_xfer_from_mqttd(struct owner *o, const struct ipc_msg *m,
 	struct clusterd		*cd = o->cd;
 	struct link_peer	*lp;
 
+	if (x->node == cd->node_id) {
+		/* A replica copy handed to ourselves (issue 8). */
+		owner_xfer_in(o, cd->node_id, m->payload, m->len);
+		return;
+	}
 	/* The payload goes on as it is, with the sender in node. */
 	if ((lp = membership_link(cd, x->node)) == NULL) {
 		log_warnx("owner: hand-over of %.*s to an unknown node "
@@ -492,6 +562,13 @@ owner_on_ipc(struct clusterd *cd, const struct ipc_msg *m)
 		if (ipc_dec_claims(m->payload, m->len, &v) == -1)
 			goto bad;
 		owner_on_claims(o, &v);
+		ipc_claims_free(&v);
+		return;
+	}
+	if (m->type == IPC_SESSION_CHECK) {
+		if (ipc_dec_claims(m->payload, m->len, &v) == -1)
+			goto bad;
+		owner_on_check(o, &v);
 		ipc_claims_free(&v);
 		return;
 	}
@@ -526,9 +603,13 @@ owner_on_mqttd(struct clusterd *cd, bool up)
 
 /* ------------------------------------------------- from the peers */
 
+/*
+ * A hand-over chunk from node `from` (a peer's, or our own mqttd's when it
+ * hands a replica copy to this node): passed to our mqttd if a claim of
+ * ours waits for a session from that very node.
+ */
 static void
-owner_on_xfer_from_peer(struct owner *o, const struct wire_hdr *h,
-    const uint8_t *p, size_t len)
+owner_xfer_in(struct owner *o, uint64_t from, const uint8_t *p, size_t len)
 {
 	struct clusterd	*cd = o->cd;
 	struct ipc_xfer	 x;
@@ -537,12 +618,12 @@ owner_on_xfer_from_peer(struct owner *o, const struct wire_hdr *h,
 
 	if (ipc_dec_xfer(p, len, &x) == -1) {
 		log_warnx("owner: malformed hand-over from node %016" PRIx64
-		    " dropped", h->node_id);
+		    " dropped", from);
 		return;
 	}
-	if (x.node != h->node_id) {
+	if (x.node != from) {
 		log_warnx("owner: hand-over from node %016" PRIx64 " names "
-		    "another sender: dropped", h->node_id);
+		    "another sender: dropped", from);
 		ipc_xfer_free(&x);
 		return;
 	}
@@ -551,10 +632,13 @@ owner_on_xfer_from_peer(struct owner *o, const struct wire_hdr *h,
 		    c->len == x.client_id.len &&
 		    memcmp(c->cid, x.client_id.p, c->len) == 0)
 			break;
-	if (c == NULL) {
-		log_debug("owner: hand-over of %.*s that nobody waits for "
-		    "dropped", (int)x.client_id.len,
-		    (const char *)x.client_id.p);
+	if (c == NULL || (c->state == CLAIM_WAIT_XFER &&
+	    c->xfer_from != from)) {
+		/* Nobody waits, or we asked another node (a replica after
+		 * the owner seemed gone): one source only, never mixed. */
+		log_debug("owner: hand-over of %.*s from %016" PRIx64 " that "
+		    "nobody waits for dropped", (int)x.client_id.len,
+		    (const char *)x.client_id.p, from);
 		ipc_xfer_free(&x);
 		return;
 	}
@@ -568,6 +652,28 @@ owner_on_xfer_from_peer(struct owner *o, const struct wire_hdr *h,
 			claim_done(o, c, IPC_CLAIM_OK);
 	}
 	ipc_xfer_free(&x);
+}
+
+/* A new owner asks us for our replica copy of a dead node's session. */
+static void
+owner_on_replica_req(struct owner *o, const struct wire_hdr *h,
+    const uint8_t *p, size_t len)
+{
+	struct ipc_takeover	t;
+	struct buf		b;
+
+	if (ipc_dec_takeover(p, len, &t) == -1 || t.to != h->node_id ||
+	    t.replica == 0) {
+		log_warnx("owner: malformed replica hand-over request from "
+		    "node %016" PRIx64 " dropped", h->node_id);
+		return;
+	}
+	b.data = (uint8_t *)p;
+	b.len = b.cap = len;
+	if (route_to_mqttd(o->cd, IPC_SESSION_TAKEOVER, &b) == 0)
+		log_info("owner: handing our replica of %.*s (owner %016"
+		    PRIx64 ") to %016" PRIx64, (int)t.client_id.len,
+		    (const char *)t.client_id.p, t.replica, t.to);
 }
 
 void
@@ -596,7 +702,10 @@ owner_on_wire(struct clusterd *cd, const struct wire_hdr *h,
 		route_schedule(cd);
 		return;
 	case WIRE_SESSION_XFER:
-		owner_on_xfer_from_peer(o, h, p, len);
+		owner_xfer_in(o, h->node_id, p, len);
+		return;
+	case WIRE_REPLICA_XFER:
+		owner_on_replica_req(o, h, p, len);
 		return;
 	default:
 		break;
@@ -680,11 +789,59 @@ owner_flush(struct clusterd *cd)
 		}
 }
 
+/*
+ * mqttd's sessions of its start (IPC_SESSION_CHECK), now that our state
+ * machine is up to date: those another node owns moved while this node
+ * was away (a takeover, or a failover to a replica): mqttd hands them
+ * over (the new owner drops what it does not wait for) and forgets them,
+ * so that nothing stale is delivered from here.
+ */
+static void
+owner_reconcile(struct owner *o)
+{
+	struct clusterd	*cd = o->cd;
+	struct claim	*c;
+	uint64_t	 node;
+	size_t		 n = 0, stale = 0;
+
+	while ((c = o->checks) != NULL) {
+		o->checks = c->next;
+		n++;
+		node = own_get(o, c->cid, c->len);
+		if (node != 0 && node != cd->node_id) {
+			owner_takeover(o, c->cid, c->len, node);
+			stale++;
+		}
+		free(c);
+	}
+	o->reconciled += stale;
+	log_info("owner: %zu stored sessions checked: %zu moved to other "
+	    "nodes while we were away, dropped here", n, stale);
+}
+
+static void
+owner_on_check(struct owner *o, const struct ipc_claims *v)
+{
+	struct claim	*c;
+	uint32_t	 i;
+
+	for (i = 0; i < v->n; i++) {
+		if (v->ents[i].client_id.len == 0)
+			continue;
+		c = xcalloc(1, sizeof(*c) + v->ents[i].client_id.len + 1);
+		c->len = v->ents[i].client_id.len;
+		memcpy(c->cid, v->ents[i].client_id.p, c->len);
+		c->next = o->checks;
+		o->checks = c;
+	}
+}
+
 void
 owner_tick(struct clusterd *cd)
 {
 	struct owner	*o = cd->owner;
 	struct claim	*c, *next;
+	struct link_peer *lp;
 	uint64_t	 now;
 	bool		 majority;
 
@@ -692,6 +849,8 @@ owner_tick(struct clusterd *cd)
 		return;
 	now = uv_now(cd->loop);
 	majority = is_route_majority(cd);
+	if (o->checks != NULL && is_membership_caught_up(cd))
+		owner_reconcile(o);
 	for (c = o->claims; c != NULL; c = next) {
 		next = c->next;
 		switch (c->state) {
@@ -718,6 +877,13 @@ owner_tick(struct clusterd *cd)
 				claim_done(o, c, IPC_CLAIM_NO_QUORUM);
 			break;
 		case CLAIM_WAIT_XFER:
+			lp = membership_link(cd, c->xfer_from);
+			if (!c->asked_replica && (now - c->since >
+			    OWNER_XFER_MS || lp == NULL || !link_is_up(lp))) {
+				/* The old owner died before handing over. */
+				owner_ask_replica(o, c);
+				break;
+			}
 			if (now - c->since > OWNER_XFER_MS) {
 				log_warnx("owner: no hand-over of %.*s from "
 				    "%016" PRIx64 " in %d ms: going on "
@@ -763,6 +929,10 @@ owner_free(struct clusterd *cd)
 	free(o->tab);
 	while ((c = o->claims) != NULL) {
 		o->claims = c->next;
+		free(c);
+	}
+	while ((c = o->checks) != NULL) {
+		o->checks = c->next;
 		free(c);
 	}
 	free(o->reps);

@@ -287,6 +287,7 @@ struct route {
 	struct ipc_peer		 cl;
 	bool			 has_cl;
 	bool			 cl_up;
+	bool			 cl_synced;	/* it knows our boot id */
 	uint64_t		 cl_boot;
 	uint64_t		 cl_seen;
 	struct route_pendv	 upd;		/* to mqttd */
@@ -640,6 +641,13 @@ route_on_hello(struct clusterd *cd, const struct ipc_peer *from,
 	r->cl = *from;
 	r->has_cl = true;
 	r->cl_seen = uv_now(cd->loop);
+	/*
+	 * Until the clusterlink has seen our boot id it has not resent what
+	 * our previous incarnation left unanswered, so whatever newer it sends
+	 * meanwhile would overtake that: is_route_clusterlink() refuses its
+	 * forwards, claims and routes until a hello names our boot id.
+	 */
+	r->cl_synced = h->peer_boot == cd->boot_id;
 	if (!fresh)
 		return;
 	if (r->cl_boot != 0 && h->boot_id != r->cl_boot)
@@ -659,7 +667,8 @@ is_route_clusterlink(struct clusterd *cd, const struct ipc_peer *from)
 {
 	struct route	*r = cd->route;
 
-	return (r != NULL && r->has_cl && r->cl.len == from->len &&
+	return (r != NULL && r->has_cl && r->cl_synced &&
+	    r->cl.len == from->len &&
 	    memcmp(r->cl.id, from->id, from->len) == 0);
 }
 
@@ -1050,4 +1059,8 @@ route_metrics(struct clusterd *cd, json_t *o)
 	ROUTE_JSON(o, "forward_pending_out", fs.pending_out);
 	ROUTE_JSON(o, "forward_pending_in", fs.pending_in);
 	ROUTE_JSON(o, "owned_sessions", owner_count(cd, cd->node_id));
+	ROUTE_JSON(o, "replica_writes", fs.repl_writes);
+	ROUTE_JSON(o, "replica_copies_sent", fs.repl_copies);
+	ROUTE_JSON(o, "replica_writes_under_replicated", fs.repl_under);
+	ROUTE_JSON(o, "replica_copies_pending", fs.repl_pending);
 }

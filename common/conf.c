@@ -27,7 +27,7 @@ const char conf_builtin_text[] =
 "cluster.listen = 127.0.0.1:44053\n"
 "cluster.advertise = 127.0.0.1:44053\n"
 "cluster.key_dir = ./tern-data/keys\n"
-"cluster.replication_factor = 1\n"
+"cluster.replication_factor = 2\n"
 "discovery = none\n"
 "storage.sync = always\n";
 

@@ -42,6 +42,7 @@ ipc_enc_hello(struct buf *b, const struct ipc_hello *h)
 	buf_add_str(b, h->nodename);
 	buf_add_u32(b, h->pid);
 	buf_add_u64(b, h->boot_id);
+	buf_add_u64(b, h->peer_boot);
 }
 
 int
@@ -55,6 +56,7 @@ ipc_dec_hello(const uint8_t *p, size_t len, struct ipc_hello *h)
 	ipc_get_name(&r, h->nodename, sizeof(h->nodename));
 	h->pid = rbuf_u32(&r);
 	h->boot_id = rbuf_u64(&r);
+	h->peer_boot = rbuf_u64(&r);
 	return (rbuf_done(&r) ? 0 : -1);
 }
 IPC_SENDER(hello, IPC_HELLO)

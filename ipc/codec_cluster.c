@@ -253,10 +253,11 @@ ipc_get_fwd_targets(struct rbuf *r, struct ipc_fwd_target **tp,
 		    (t[i].filter.len < 8 ||
 		    memcmp(t[i].filter.p, "$share/", 7) != 0))
 			r->err = true;
-		else if (t[i].kind == IPC_FWD_RETAIN && t[i].filter.len != 0)
+		else if ((t[i].kind == IPC_FWD_RETAIN ||
+		    t[i].kind == IPC_FWD_REPL) && t[i].filter.len != 0)
 			r->err = true;
 		else if (t[i].kind < IPC_FWD_PLAIN ||
-		    t[i].kind > IPC_FWD_RETAIN)
+		    t[i].kind > IPC_FWD_REPL)
 			r->err = true;
 		if (with_node && t[i].node == 0)
 			r->err = true;
@@ -535,6 +536,7 @@ ipc_enc_takeover(struct buf *b, const struct ipc_takeover *v)
 {
 	buf_add_u64(b, v->to);
 	buf_add_u32(b, v->xfer);
+	buf_add_u64(b, v->replica);
 	route_put_bytes(b, v->client_id);
 }
 
@@ -547,6 +549,7 @@ ipc_dec_takeover(const uint8_t *p, size_t len, struct ipc_takeover *v)
 	rbuf_init(&r, p, len);
 	v->to = rbuf_u64(&r);
 	v->xfer = rbuf_u32(&r);
+	v->replica = rbuf_u64(&r);
 	route_get_bytes(&r, &v->client_id, IPC_STORE_CLIENT_MAX);
 	if (v->client_id.len == 0 || v->to == 0)
 		r.err = true;

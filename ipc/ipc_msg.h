@@ -29,7 +29,7 @@
 #include "ipc/msg_cluster.h"
 #include "ipc/msg_store.h"
 
-#define IPC_VERSION	5	/* bump on any change to this file */
+#define IPC_VERSION	6	/* bump on any change to this file */
 
 #define IPC_MESSAGES(X)							\
 	/* any daemon or ternctl -> any daemon */			\
@@ -62,6 +62,8 @@ struct ipc_hello {
 	char		 nodename[IPC_NAME_MAX];
 	uint32_t	 pid;
 	uint64_t	 boot_id;		/* random per process start */
+	uint64_t	 peer_boot;		/* the addressee's boot id as the
+						 * sender knows it; 0 = unknown */
 };
 
 /* IPC_HEARTBEAT */

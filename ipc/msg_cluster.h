@@ -37,7 +37,8 @@
 	X(IPC_SESSION_CLAIM,	"mqttd -> clusterd: own these client ids") \
 	X(IPC_SESSION_CLAIM_REP, "clusterd -> mqttd: claims decided")	\
 	X(IPC_SESSION_TAKEOVER,	"clusterd -> mqttd: hand a session over") \
-	X(IPC_SESSION_XFER,	"either way: a session's state, in order")
+	X(IPC_SESSION_XFER,	"either way: a session's state, in order") \
+	X(IPC_SESSION_CHECK,	"mqttd -> clusterd: do I still own these")
 
 #define IPC_CLUSTER_NAME_MAX	256
 #define IPC_CLUSTER_TEXT_MAX	(64 * 1024)
@@ -105,9 +106,16 @@ struct ipc_route {
 #define IPC_FWD_SHARED		2	/* one member of group filter */
 #define IPC_FWD_RETAIN		3	/* store as retained (payload empty:
 					   delete); not delivered */
+#define IPC_FWD_REPL		4	/* a replica write (issue 8): the
+					   body's payload is u16 store request
+					   type + the request, to apply under
+					   the sending node's owner name */
 
 /* IPC_FORWARD target node: every other member (retained messages). */
 #define IPC_FWD_ALL_NODES	UINT64_MAX
+/* IPC_FORWARD target node of a REPL target: the session's replica nodes,
+ * as clusterd places them (cluster.replication_factor - 1 nodes). */
+#define IPC_FWD_REPLICAS	(UINT64_MAX - 1)
 
 struct ipc_fwd_target {
 	uint64_t	 node;		/* IPC_FORWARD only; 0 elsewhere */
@@ -222,11 +230,23 @@ struct ipc_claims {
 	struct ipc_claim_ent	*ents;		/* ipc_claims_free() */
 };
 
-/* IPC_SESSION_TAKEOVER: close the client's connection (5.0: 0x8E) and
- * hand its session to node `to` with IPC_SESSION_XFER (xfer echoed). */
+/*
+ * IPC_SESSION_TAKEOVER: close the client's connection (5.0: 0x8E) and
+ * hand its session to node `to` with IPC_SESSION_XFER (xfer echoed).
+ * With replica != 0 (issue 8) the session to hand over is not this node's
+ * own but the replica copy this node keeps of node `replica`'s session
+ * (its owner died): loaded from storaged, handed over, then deleted.
+ * `to` may be this node itself.
+ *
+ * IPC_SESSION_CHECK (mqttd -> clusterd, an ipc_claims of client ids only,
+ * no answer): the persistent sessions mqttd loaded at its start.  For
+ * each one another node owns now (it moved while this node was away),
+ * clusterd sends IPC_SESSION_TAKEOVER, once its Raft log is up to date.
+ */
 struct ipc_takeover {
 	uint64_t	 to;
 	uint32_t	 xfer;
+	uint64_t	 replica;
 	struct ipc_bytes client_id;
 };
 

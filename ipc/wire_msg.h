@@ -25,7 +25,7 @@
 
 #include "ipc/msg_cluster.h"
 
-#define WIRE_VERSION		2	/* bump on any change to this file */
+#define WIRE_VERSION		3	/* bump on any change to this file */
 #define WIRE_VERSION_MIN	1	/* oldest version still accepted */
 #define WIRE_HDR_LEN		20
 
@@ -46,7 +46,8 @@
 	X(WIRE_FORWARD_ACK,	"node -> node: forwarded messages done") \
 	X(WIRE_FORWARD_NACK,	"node -> node: a gap, send again from seq") \
 	X(WIRE_OWNER_REQ,	"node -> leader: commit my session claims") \
-	X(WIRE_SESSION_XFER,	"old owner -> new owner: a session")
+	X(WIRE_SESSION_XFER,	"old owner -> new owner: a session")	\
+	X(WIRE_REPLICA_XFER,	"new owner -> replica: hand over your copy")
 
 enum wire_type {
 	WIRE_NONE = 0,

@@ -14,6 +14,7 @@
 #include "common/xmalloc.h"
 #include "mqttd/cluster.h"
 #include "mqttd/clusterlink.h"
+#include "mqttd/replica.h"
 #include "mqttd/mqttd.h"
 #include "mqttd/topic.h"
 
@@ -279,6 +280,13 @@ cluster_deliver_cb(void *arg, uint64_t id, uint64_t from,
 	struct msg		*m;
 	uint32_t		 i;
 
+	if (nt == 1 && t[0].kind == IPC_FWD_REPL) {
+		/* A replica copy of another node's session (issue 8). */
+		if (id == 0)
+			return;
+		replica_apply(id, from, body);
+		return;
+	}
 	if ((m = cluster_msg(body)) == NULL) {
 		cst.delivered_in_bad++;
 		clusterlink_deliver_done(cl, id, IPC_FWD_ERROR);
@@ -560,6 +568,11 @@ cluster_takeover_cb(void *arg, const struct ipc_takeover *t)
 	const char	*cid = (const char *)t->client_id.p;
 	size_t		 len = t->client_id.len;
 
+	if (t->replica != 0) {
+		/* Not ours: our replica copy of a dead node's session. */
+		replica_handover(t);
+		return;
+	}
 	if ((s = session_find(cid, len)) != NULL && s->conn != NULL) {
 		log_info("client %s (%s): taken over by another node",
 		    s->client_id, s->conn->peer);
@@ -640,14 +653,27 @@ cluster_xfer_cb(void *arg, const struct ipc_xfer *x)
 
 /* --------------------------------------------------------- lifecycle */
 
-/* Sessions loaded from storaged before the link existed: their routes. */
+/*
+ * Sessions loaded from storaged before the link existed: their routes,
+ * and (persistent ones) a check that this node still owns them (issue 8:
+ * they may have moved while it was away).
+ */
 static void
 cluster_ref_session(struct session *s, void *arg)
 {
 	struct sub	*sub;
 
+	(void)arg;
 	TAILQ_FOREACH(sub, &s->subs, link)
 		clusterlink_route_ref(cl, sub->filter, sub->len);
+	if (s->expiry != 0 && s->conn == NULL)
+		clusterlink_check(cl, s->client_id, s->id_len);
+}
+
+struct clusterlink *
+cluster_link(void)
+{
+	return (cl);
 }
 
 int
@@ -680,6 +706,7 @@ cluster_free(void)
 {
 	clusterlink_free(cl);
 	cl = NULL;
+	replica_free();
 	clusterlink_targets_free(&targets);
 	buf_free(&scratch);
 }
@@ -687,11 +714,22 @@ cluster_free(void)
 void
 cluster_stats_json(struct buf *b, bool *first)
 {
+	struct replica_stats	rs;
+
 #define CLUSTER_STAT_JSON(name, desc)	json_kv_u64(b, first,		\
 	    "cluster_" #name, cst.name);
 	CLUSTER_STATS(CLUSTER_STAT_JSON)
 #undef CLUSTER_STAT_JSON
 	json_kv_u64(b, first, "cluster_routes_remote", nremote);
+	replica_stats(&rs);
+	json_kv_u64(b, first, "replica_writes", rs.writes);
+	json_kv_u64(b, first, "replica_writes_acked", rs.acked);
+	json_kv_u64(b, first, "replica_writes_under_replicated", rs.under);
+	json_kv_u64(b, first, "replica_write_errors", rs.errors);
+	json_kv_u64(b, first, "replica_copies_stored", rs.applied);
+	json_kv_u64(b, first, "replica_copy_errors", rs.apply_errors);
+	json_kv_u64(b, first, "replica_handovers", rs.handovers);
+	json_kv_u64(b, first, "replica_handover_messages", rs.handover_msgs);
 	json_kv_bool(b, first, "cluster_majority", cl == NULL ||
 	    (clusterlink_state(cl) & IPC_CS_MAJORITY) != 0);
 }

@@ -45,6 +45,9 @@ enum cluster_op {
  * serve).  Returns 0, or -1 (logged: mqttd then runs without it). */
 int	cluster_init(void);
 void	cluster_free(void);
+/* The link to clusterd, NULL without one (replica.c sends through it). */
+struct clusterlink;
+struct clusterlink *cluster_link(void);
 
 /* A session subscribed to / unsubscribed from filter (any session). */
 void	cluster_sub_added(const char *filter, size_t len);

@@ -129,6 +129,9 @@ struct clusterlink {
 	/* Claims. */
 	struct cl_claim_list	 claims;
 	uint32_t		 next_claim;
+	/* Client ids to check (IPC_SESSION_CHECK), not sent yet. */
+	struct ipc_claim_ent	*checks;	/* client_id owned */
+	size_t			 nchecks;
 	struct buf		 out;
 	struct clusterlink_stats st;
 };
@@ -186,6 +189,7 @@ cl_send_hello(struct clusterlink *cl)
 	    cl->o.nodename != NULL ? cl->o.nodename : "");
 	h.pid = (uint32_t)getpid();
 	h.boot_id = cl->my_boot;
+	h.peer_boot = cl->boot_id;
 	cl->last_hello = cl_mono();
 	if (ipc_send_hello(cl->sock, NULL, &h) == 0)
 		ipc_ev_kick(cl->ev);
@@ -235,6 +239,10 @@ cl_on_hello(struct clusterlink *cl, const struct ipc_msg *m)
 		}
 		cl_replay(cl);
 		cl->boot_id = h.boot_id;
+		/* Tell it we know it before anything is sent again: it
+		 * takes nothing from us until then (what it got meanwhile,
+		 * it dropped), so the replay keeps the order. */
+		cl_send_hello(cl);
 	}
 	if (!cl->up) {
 		cl->up = true;
@@ -1014,6 +1022,11 @@ cl_dispatch(struct clusterlink *cl, const struct ipc_msg *m)
 		ipc_acks_free(&a);
 		return;
 	case IPC_DELIVER:
+		/* Before clusterd answered our first hello, deliveries are
+		 * for the mqttd we replace; clusterd sends every unanswered
+		 * one again, in order, after that answer. */
+		if (cl->boot_id == 0)
+			return;
 		/* A batch: one of clusterd's loop iterations. */
 		if (ipc_batch_first(&r2, m->payload, m->len, &n) == -1)
 			break;
@@ -1076,6 +1089,52 @@ cl_read_cb(void *sock, void *arg)
 	}
 }
 
+static void	cl_flush_checks(struct clusterlink *);
+
+void
+clusterlink_check(struct clusterlink *cl, const char *cid, size_t len)
+{
+	struct ipc_claim_ent	*e;
+
+	if (len == 0)
+		return;
+	cl->checks = xreallocarray(cl->checks, cl->nchecks + 1,
+	    sizeof(*cl->checks));
+	e = &cl->checks[cl->nchecks++];
+	memset(e, 0, sizeof(*e));
+	e->client_id.p = xmemdup(cid, len);
+	e->client_id.len = len;
+	cl_schedule(cl);
+}
+
+static void
+cl_checks_free(struct clusterlink *cl)
+{
+	size_t	i;
+
+	for (i = 0; i < cl->nchecks; i++)
+		free((void *)cl->checks[i].client_id.p);
+	free(cl->checks);
+	cl->checks = NULL;
+	cl->nchecks = 0;
+}
+
+/* Sends the client ids to check once, when clusterd is up. */
+static void
+cl_flush_checks(struct clusterlink *cl)
+{
+	struct ipc_claims	v = { 0 };
+
+	if (!cl->up || cl->nchecks == 0)
+		return;
+	v.n = (uint32_t)cl->nchecks;
+	v.ents = cl->checks;
+	buf_reset(&cl->out);
+	ipc_enc_claims(&cl->out, &v);
+	if (cl_send(cl, IPC_SESSION_CHECK, &cl->out) == 0)
+		cl_checks_free(cl);
+}
+
 static void
 cl_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1086,6 +1145,7 @@ cl_flush_cb(evutil_socket_t fd, short what, void *arg)
 	cl_flush_forwards(cl);
 	cl_flush_dacks(cl);
 	cl_flush_claims(cl);
+	cl_flush_checks(cl);
 }
 
 static void
@@ -1181,6 +1241,7 @@ clusterlink_free(struct clusterlink *cl)
 	free(cl->nodes);
 	free(cl->dirty);
 	free(cl->dacks);
+	cl_checks_free(cl);
 	buf_free(&cl->out);
 	free(cl);
 }

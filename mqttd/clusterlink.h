@@ -162,6 +162,14 @@ void	clusterlink_deliver_done(struct clusterlink *cl, uint64_t id, int rc);
  */
 void	clusterlink_claim(struct clusterlink *cl, const char *client_id,
 	    size_t len, bool local, clusterlink_claim_cb cb, void *arg);
+/*
+ * Asks clusterd (once, when it is up) whether this node still owns the
+ * persistent session client_id (copied), loaded at start-up: clusterd
+ * answers with IPC_SESSION_TAKEOVER (the takeover callback) for those
+ * another node owns now (issue 8).
+ */
+void	clusterlink_check(struct clusterlink *cl, const char *client_id,
+	    size_t len);
 /* One chunk of a session handed over (x borrowed; x->node = receiver). */
 void	clusterlink_xfer(struct clusterlink *cl, const struct ipc_xfer *x);
 

@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "mqttd/mqttd.h"
+#include "mqttd/replica.h"
 #include "mqttd/storelink.h"
 #include "mqttd/topic.h"
 
@@ -105,6 +106,12 @@ static struct {
 
 static void	durable_load_start(void);
 static bool	dur_q2_name(const struct session *, struct buf *);
+
+struct storelink *
+durable_link(void)
+{
+	return (dur.sl);
+}
 
 bool
 is_durable_up(void)
@@ -476,6 +483,8 @@ dur_session_put(struct session *s, bool with_subs)
 		v.subs = subs;
 	}
 	storelink_session_put(dur.sl, &v, dur_req_cb, dur_arg());
+	if (is_replica_on())
+		replica_session_put(&v, dur_arg());
 	s->dflags |= DUR_F_STORED;
 	free(subs);
 	buf_free(&data);
@@ -546,6 +555,8 @@ durable_session_end(struct session *s)
 		return;
 	storelink_session_del(dur.sl, s->client_id, s->id_len, dur_req_cb,
 	    NULL);
+	if (is_replica_on())
+		replica_session_del(s->client_id, s->id_len);
 	if (dur_q2_name(s, &dur.q2cid))
 		storelink_session_del(dur.sl, (const char *)dur.q2cid.data,
 		    dur.q2cid.len, dur_req_cb, NULL);
@@ -572,6 +583,8 @@ dur_subs(struct session *s, bool put, const char *filter, size_t len,
 		storelink_sub_put(dur.sl, &v, dur_req_cb, NULL);
 	else
 		storelink_sub_del(dur.sl, &v, dur_req_cb, NULL);
+	if (is_replica_on())
+		replica_subs(put ? IPC_STORE_SUB_PUT : IPC_STORE_SUB_DEL, &v);
 }
 
 void
@@ -706,6 +719,8 @@ durable_publish_end(void)
 	a.ntargets = dur.ntargets;
 	a.targets = dur.targets;
 	storelink_append(dur.sl, &a, dur_req_cb, dur_arg());
+	if (is_replica_on())
+		replica_append(&a, dur_arg());
 	dur.ntargets = 0;
 	for (i = 0; i < dur.nmarks; i++) {
 		s = dur.msess[i];
@@ -784,9 +799,12 @@ durable_entry_pubrec(struct session *s, struct queue_entry *e)
 void
 durable_entry_done(struct session *s, struct queue_entry *e)
 {
-	if (dur.sl != NULL && e->sseq != 0 && (s->dflags & DUR_F_STORED))
-		storelink_ack(dur.sl, s->client_id, s->id_len, e->sseq,
-		    dur_req_cb, NULL);
+	if (dur.sl == NULL || e->sseq == 0 || !(s->dflags & DUR_F_STORED))
+		return;
+	storelink_ack(dur.sl, s->client_id, s->id_len, e->sseq, dur_req_cb,
+	    NULL);
+	if (is_replica_on())
+		replica_ack(s->client_id, s->id_len, e->sseq);
 }
 
 /* LOAD */

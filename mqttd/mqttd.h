@@ -687,6 +687,9 @@ struct durable_wait;
 struct durable_acks;
 /* Connects to storaged and starts loading the stored state.  0 or -1. */
 int	durable_init(void);
+/* The link to storaged, NULL without one (replica.c writes through it). */
+struct storelink;
+struct storelink *durable_link(void);
 /* Runs the loop until the state is loaded, at most ms (start-up). */
 void	durable_wait_loaded(int ms);
 /* Runs the loop until storaged answered everything, at most ms (exit). */

@@ -280,7 +280,7 @@ start_node() {
 			echo "cluster.listen = 127.0.0.1:$cport"
 			echo "cluster.advertise = 127.0.0.1:$cport"
 			echo "cluster.key_dir = $dir/keys"
-			echo "cluster.replication_factor = 1"
+			echo "cluster.replication_factor = ${TERN_TEST_RF:-2}"
 			echo "discovery = none"
 			echo "storage.sync = ${TERN_TEST_SYNC:-always}"
 			for line in "$@"; do

@@ -119,7 +119,7 @@ node_conf() {
 		echo "cluster.listen = $ip:$cport"
 		echo "cluster.advertise = $ip:$cport"
 		echo "cluster.key_dir = $TEST_DIR/keys"
-		echo "cluster.replication_factor = 1"
+		echo "cluster.replication_factor = ${TERN_TEST_RF:-2}"
 		echo "storage.sync = ${TERN_TEST_SYNC:-always}"
 		for line in "$@"; do
 			echo "$line"

@@ -73,6 +73,18 @@ _tern_cleanup_then_ns() {
 	_cleanup
 }
 
+# ns_usable: true when ns_setup could run here; otherwise prints why (for
+# a test that runs its other parts without namespaces).
+ns_usable() {
+	local probe="${NS_PREFIX}p"
+	[ "$(id -u)" = 0 ] || { echo "network namespaces need root"; return 1; }
+	command -v ip >/dev/null || { echo "no iproute2"; return 1; }
+	ip netns add "$probe" 2>/dev/null ||
+	    { echo "cannot create a namespace"; return 1; }
+	ip netns del "$probe" 2>/dev/null
+	return 0
+}
+
 # ns_cut N / ns_heal N: node N's port on the bridge down / up.
 ns_cut() {
 	ip -n "$(ns_hub)" link set "${NS_PREFIX}h$1" down
@@ -122,7 +134,7 @@ ns_start_node() {
 		echo "allow_anonymous = on"
 		echo "cluster.listen = $ip:$cport"
 		echo "cluster.advertise = $ip:$cport"
-		echo "cluster.replication_factor = 1"
+		echo "cluster.replication_factor = ${TERN_TEST_RF:-2}"
 		echo "discovery = none"
 		for line in "$@"; do
 			echo "$line"

@@ -263,7 +263,7 @@ test_cluster_state_claims(void)
 	struct ipc_cluster_state	s = { IPC_CS_MAJORITY, 1, 2, n }, so;
 	struct ipc_claim_ent		c[1];
 	struct ipc_claims		cl = { 1, c }, co;
-	struct ipc_takeover		t = { 3, 4, { NULL, 0 } }, to;
+	struct ipc_takeover		t = { 3, 4, 5, { NULL, 0 } }, to;
 	struct buf			b = BUF_INIT;
 
 	n[0].name = B("a@x");
@@ -298,6 +298,7 @@ test_cluster_state_claims(void)
 	CU_ASSERT_EQUAL_FATAL(ipc_dec_takeover(b.data, b.len, &to), 0);
 	CU_ASSERT_EQUAL(to.to, 3);
 	CU_ASSERT_EQUAL(to.xfer, 4);
+	CU_ASSERT_EQUAL(to.replica, 5);
 	CHECK_TRUNCATIONS(&b, ipc_dec_takeover, ipc_takeover, (void)0);
 	buf_free(&b);
 }

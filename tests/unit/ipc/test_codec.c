@@ -24,7 +24,7 @@
 static void
 test_ipc_hello(void)
 {
-	struct ipc_hello	h = { "mqttd", "tern@1.2.3.4", 42, 7 }, o;
+	struct ipc_hello	h = { "mqttd", "tern@1.2.3.4", 42, 7, 9 }, o;
 	struct buf		b = BUF_INIT;
 
 	ipc_enc_hello(&b, &h);
@@ -33,6 +33,7 @@ test_ipc_hello(void)
 	CU_ASSERT_STRING_EQUAL(o.nodename, "tern@1.2.3.4");
 	CU_ASSERT_EQUAL(o.pid, 42);
 	CU_ASSERT_EQUAL(o.boot_id, 7);
+	CU_ASSERT_EQUAL(o.peer_boot, 9);
 	CHECK_TRUNCATIONS(&b, ipc_dec_hello, ipc_hello);
 	buf_free(&b);
 }
