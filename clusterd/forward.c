@@ -656,6 +656,18 @@ fwd_take(struct forward *f, struct fwd_peer *pe, const struct wire_hdr *h,
 	}
 }
 
+/* The lowest seq still held for pe (everything before is completed). */
+static uint64_t
+fwd_base(struct fwd_peer *pe)
+{
+	struct fwd_ent	*e;
+
+	TAILQ_FOREACH(e, &pe->ents, link)
+		if (e->seq != 0)
+			return (e->seq);
+	return (pe->next_seq);
+}
+
 static void
 fwd_on_frame(struct forward *f, const struct wire_hdr *h,
     const struct wire_forward *w)
@@ -674,6 +686,15 @@ fwd_on_frame(struct forward *f, const struct wire_hdr *h,
 		pe->in_boot = h->boot_id;
 		pe->expected = 1;
 		pe->nacks = 0;
+	}
+	if (w->base > pe->expected) {
+		/* The sender gave up on seqs while we were cut off from it
+		 * (forwards to an unreachable node complete as gone). */
+		log_warnx("forward: node %016" PRIx64 " gave up on messages "
+		    "%" PRIu64 "..%" PRIu64 " while we were unreachable",
+		    h->node_id, pe->expected, w->base - 1);
+		f->st.gaps_in++;
+		pe->expected = w->base;
 	}
 	rbuf_init(&r, w->msgs, w->len);
 	while (wire_next_forward_msg(&r, &seq, &t, &tlen, &body, &blen) ==
@@ -865,7 +886,8 @@ fwd_flush_peer(struct forward *f, struct fwd_peer *pe)
 	while (pe->unsent != NULL) {
 		first = pe->unsent;
 		link_begin(cd, &f->out, WIRE_FORWARD);
-		at = wire_begin_forward(&f->out, pe->peer_boot);
+		at = wire_begin_forward(&f->out, pe->peer_boot,
+		    fwd_base(pe));
 		n = 0;
 		for (e = first; e != NULL && (n == 0 ||
 		    f->out.len + e->len < FWD_FRAME_MAX);

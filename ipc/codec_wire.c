@@ -340,11 +340,12 @@ wire_dec_route_sync_req(const uint8_t *p, size_t len,
 
 /* WIRE_FORWARD */
 size_t
-wire_begin_forward(struct buf *b, uint64_t to_boot)
+wire_begin_forward(struct buf *b, uint64_t to_boot, uint64_t base)
 {
 	size_t	at;
 
 	buf_add_u64(b, to_boot);
+	buf_add_u64(b, base);
 	at = b->len;
 	buf_add_u32(b, 0);
 	return (at);
@@ -409,6 +410,7 @@ wire_dec_forward(const uint8_t *p, size_t len, struct wire_forward *v)
 	memset(v, 0, sizeof(*v));
 	rbuf_init(&r, p, len);
 	v->to_boot = rbuf_u64(&r);
+	v->base = rbuf_u64(&r);
 	v->n = wire_get_count(&r, 8 + 4 + 14);
 	v->msgs = r.p + r.off;
 	v->len = rbuf_left(&r);

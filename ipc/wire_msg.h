@@ -179,10 +179,14 @@ struct wire_route_sync_req {
  * (WIRE_FORWARD_ACK) once its mqttd has, and asks for the rest again after
  * a gap (WIRE_FORWARD_NACK).  seq 0: QoS 0, not acknowledged.  Each
  * message is u64 seq, a target list and a body (ipc/msg_cluster.h's
- * ipc_enc_fwd_targets(..., false) and ipc_enc_store_body()).
+ * ipc_enc_fwd_targets(..., false) and ipc_enc_store_body()).  base: the
+ * lowest seq the sender still holds; below it everything is completed
+ * (answered, or given up while the receiver was unreachable), so a
+ * receiver that expects less skips to base instead of waiting forever.
  */
 struct wire_forward {
 	uint64_t	 to_boot;
+	uint64_t	 base;
 	uint32_t	 n;
 	const uint8_t	*msgs;		/* the n messages, into the frame */
 	size_t		 len;
@@ -259,7 +263,7 @@ int	wire_dec_route_sync_req(const uint8_t *p, size_t len,
 /* Starts a WIRE_FORWARD payload for to_boot with room for the count;
  * append each message with wire_add_forward_msg(), then set the count
  * with wire_end_forward(). */
-size_t	wire_begin_forward(struct buf *b, uint64_t to_boot);
+size_t	wire_begin_forward(struct buf *b, uint64_t to_boot, uint64_t base);
 void	wire_add_forward_msg(struct buf *b, uint64_t seq,
 	    const uint8_t *targets, size_t tlen, const uint8_t *body,
 	    size_t blen);

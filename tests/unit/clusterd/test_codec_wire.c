@@ -253,12 +253,13 @@ test_wire_forward(void)
 	body.payload.len = 1;
 	ipc_enc_fwd_targets(&tb, t, 2, false);
 	ipc_enc_store_body(&bb, &body);
-	at = wire_begin_forward(&b, 77);
+	at = wire_begin_forward(&b, 77, 5);
 	wire_add_forward_msg(&b, 1, tb.data, tb.len, bb.data, bb.len);
 	wire_add_forward_msg(&b, 0, tb.data, tb.len, bb.data, bb.len);
 	wire_end_forward(&b, at, 2);
 	CU_ASSERT_EQUAL_FATAL(wire_dec_forward(b.data, b.len, &f), 0);
 	CU_ASSERT_EQUAL(f.to_boot, 77);
+	CU_ASSERT_EQUAL(f.base, 5);
 	CU_ASSERT_EQUAL(f.n, 2);
 	rbuf_init(&r, f.msgs, f.len);
 	while (wire_next_forward_msg(&r, &seq, &tp, &tlen, &bp, &blen) == 1) {
