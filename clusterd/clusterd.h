@@ -192,6 +192,8 @@ struct link_peer *membership_link(struct clusterd *cd, uint64_t id);
 /* True in a majority once every entry known committed is applied here:
  * the state machine (ownership) is as recent as the leader's. */
 bool	is_membership_caught_up(struct clusterd *cd);
+/* True when member id is leaving the cluster (ternctl cluster leave). */
+bool	is_membership_leaving(struct clusterd *cd, uint64_t id);
 /* True when this node is on the side of a quorum: it leads, or follows a
  * leader that still answers over its link (G3). */
 bool	is_membership_majority(struct clusterd *cd);
@@ -374,6 +376,9 @@ uint64_t replica_score(const char *cid, size_t len, uint64_t node);
  * out (REPLICA_MAX entries).  Returns how many. */
 size_t	replica_pick(const uint64_t *members, size_t n, uint64_t owner,
 	    const char *cid, size_t len, size_t want, uint64_t *out);
+/* replica_pick() of `want` nodes over the current members. */
+size_t	replica_targets(struct clusterd *cd, uint64_t owner, const char *cid,
+	    size_t len, size_t want, uint64_t *out);
 /* replica_pick() over the current members and replication_factor. */
 size_t	replica_nodes(struct clusterd *cd, uint64_t owner, const char *cid,
 	    size_t len, uint64_t *out);

@@ -1957,6 +1957,15 @@ is_membership_majority(struct clusterd *cd)
 }
 
 bool
+is_membership_leaving(struct clusterd *cd, uint64_t id)
+{
+	struct mb_node	*n;
+
+	return (cd->mb != NULL && (n = mb_node_by_id(cd->mb, id)) != NULL &&
+	    n->leaving);
+}
+
+bool
 is_membership_caught_up(struct clusterd *cd)
 {
 	struct membership	*mb = cd->mb;

@@ -41,6 +41,8 @@
 #define OWNER_XFER_MS		3000	/* wait for the old owner's hand-over */
 #define OWNER_CLAIM_MS		10000	/* give up on a claim */
 #define OWNER_BATCH_MAX		4096	/* client ids per log entry */
+#define OWNER_FAILOVER_MS	3000	/* owner silent this long: move */
+#define OWNER_SCAN_MS		1000	/* leader: look for such sessions */
 
 /* One entry of the map. */
 struct own_ent {
@@ -71,6 +73,8 @@ struct claim {
 	bool		 xfer_done;
 	bool		 asked_replica;	/* prev is gone: its replica hands
 					   over (issue 8) */
+	bool		 adopt;		/* not asked for: moved here by the
+					   leader (failover, leave) */
 	size_t		 len;
 	char		 cid[];
 };
@@ -90,6 +94,11 @@ struct owner {
 	uint64_t		 takeovers;
 	uint64_t		 xfers;
 	uint64_t		 replica_xfers;	/* hand-overs asked of replicas */
+	uint64_t		 moved;		/* leader: sessions moved away from
+						   gone or leaving nodes */
+	uint64_t		 adopted;	/* sessions moved here */
+	uint64_t		 scan_at;
+	bool			 live;		/* caught up once since start */
 	uint64_t		 reconciled;	/* stale sessions dropped */
 };
 
@@ -355,6 +364,29 @@ owner_ask_replica(struct owner *o, struct claim *c)
 	return (true);
 }
 
+/*
+ * The leader moved cid to this node without our mqttd asking (its owner
+ * died or leaves): a claim of nobody's waits for the session, from prev
+ * if it still answers (it hands over as in a takeover), else from a
+ * replica; our mqttd installs it as an offline session.
+ */
+static void
+owner_adopt(struct owner *o, const char *cid, size_t len, uint64_t prev)
+{
+	struct claim		*c;
+	struct link_peer	*lp;
+
+	o->adopted++;
+	c = claim_new(o, o->cd->node_id, 0, cid, len);
+	c->adopt = true;
+	c->prev = prev;
+	c->state = CLAIM_WAIT_XFER;
+	c->xfer_from = prev;
+	lp = membership_link(o->cd, prev);
+	if (lp == NULL || !link_is_up(lp))
+		owner_ask_replica(o, c);
+}
+
 /* Applied: cid is node's now, was prev's. */
 static void
 owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
@@ -391,7 +423,11 @@ owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
 		lp = membership_link(cd, prev);
 		if (lp == NULL || !link_is_up(lp))
 			owner_ask_replica(o, c);
+		return;
 	}
+	if (node == cd->node_id && prev != 0 && prev != cd->node_id &&
+	    o->live)
+		owner_adopt(o, cid, len, prev);
 }
 
 void
@@ -628,7 +664,7 @@ owner_xfer_in(struct owner *o, uint64_t from, const uint8_t *p, size_t len)
 		return;
 	}
 	for (c = o->claims; c != NULL; c = c->next)
-		if (c->node == cd->node_id && c->ipc_id != 0 &&
+		if (c->node == cd->node_id && (c->ipc_id != 0 || c->adopt) &&
 		    c->len == x.client_id.len &&
 		    memcmp(c->cid, x.client_id.p, c->len) == 0)
 			break;
@@ -836,6 +872,95 @@ owner_on_check(struct owner *o, const struct ipc_claims *v)
 	}
 }
 
+/* True while a claim of cid waits to be committed (the leader's list). */
+static bool
+has_owner_claim(struct owner *o, const char *cid, size_t len)
+{
+	struct claim	*c;
+
+	for (c = o->claims; c != NULL; c = c->next)
+		if (c->len == len && memcmp(c->cid, cid, len) == 0 &&
+		    (c->state == CLAIM_PROPOSE || c->state == CLAIM_WAIT_APPLY))
+			return (true);
+	return (false);
+}
+
+/* True when node's sessions must move: it is no member any more, it has
+ * been silent for OWNER_FAILOVER_MS, or it leaves the cluster. */
+static bool
+is_owner_gone(struct owner *o, uint64_t node, uint64_t now)
+{
+	struct clusterd		*cd = o->cd;
+	struct link_peer	*lp;
+
+	if (node == cd->node_id)
+		return (false);
+	if (!is_membership_member(cd, node))
+		return (true);
+	if (is_membership_leaving(cd, node))
+		return (true);
+	lp = membership_link(cd, node);
+	if (lp == NULL || link_is_up(lp))
+		return (false);
+	return (now - lp->last_pong > OWNER_FAILOVER_MS);
+}
+
+/*
+ * The leader, once a second: every session whose owner is gone (or
+ * leaves) moves to the first of its replica nodes that answers (issue 8),
+ * in log entries like claims.  There the session is adopted from the
+ * replica copy (or handed over by a leaving owner), so its queue goes on
+ * receiving, in order, before its client comes back.
+ */
+static void
+owner_failover(struct owner *o, uint64_t now)
+{
+	struct clusterd		*cd = o->cd;
+	struct own_ent		*e;
+	struct claim		*c;
+	struct link_peer	*lp;
+	uint64_t		 nodes[REPLICA_MAX], gone = 0;
+	size_t			 i, k, n, moved = 0;
+
+	if (now - o->scan_at < OWNER_SCAN_MS || !is_membership_leader(cd) ||
+	    !o->live)
+		return;
+	o->scan_at = now;
+	for (i = 0; i < o->cap; i++)
+		for (e = o->tab[i]; e != NULL; e = e->next) {
+			if (!is_owner_gone(o, e->node, now) ||
+			    has_owner_claim(o, e->cid, e->len))
+				continue;
+			/* A leaving node hands its sessions over itself; a
+			 * dead one's continue from replicas, if any. */
+			if (is_membership_leaving(cd, e->node))
+				n = replica_targets(cd, e->node, e->cid,
+				    e->len, REPLICA_MAX, nodes);
+			else
+				n = replica_nodes(cd, e->node, e->cid, e->len,
+				    nodes);
+			for (k = 0; k < n; k++) {
+				if (nodes[k] == cd->node_id)
+					break;
+				lp = membership_link(cd, nodes[k]);
+				if (lp != NULL && link_is_up(lp))
+					break;
+			}
+			if (k == n)
+				continue;	/* nobody to move it to yet */
+			c = claim_new(o, nodes[k], 0, e->cid, e->len);
+			c->state = CLAIM_PROPOSE;
+			gone = e->node;
+			moved++;
+		}
+	if (moved == 0)
+		return;
+	o->moved += moved;
+	log_warnx("owner: moving %zu sessions of gone or leaving nodes (e.g. "
+	    "%016" PRIx64 ") to their replicas", moved, gone);
+	route_schedule(cd);
+}
+
 void
 owner_tick(struct clusterd *cd)
 {
@@ -849,8 +974,11 @@ owner_tick(struct clusterd *cd)
 		return;
 	now = uv_now(cd->loop);
 	majority = is_route_majority(cd);
-	if (o->checks != NULL && is_membership_caught_up(cd))
+	if (!o->live && is_membership_caught_up(cd))
+		o->live = true;
+	if (o->checks != NULL && o->live)
 		owner_reconcile(o);
+	owner_failover(o, now);
 	for (c = o->claims; c != NULL; c = next) {
 		next = c->next;
 		switch (c->state) {

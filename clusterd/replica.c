@@ -90,19 +90,26 @@ replica_member_cb(struct clusterd *cd, uint64_t id, const char *name,
 }
 
 size_t
-replica_nodes(struct clusterd *cd, uint64_t owner, const char *cid,
-    size_t len, uint64_t *out)
+replica_targets(struct clusterd *cd, uint64_t owner, const char *cid,
+    size_t len, size_t want, uint64_t *out)
 {
 	struct replica_members	m = { 0 };
-	size_t			n, want;
+	size_t			n;
 
-	if (cd->conf.replication_factor < 2)
-		return (0);
-	want = (size_t)cd->conf.replication_factor - 1;
 	membership_walk(cd, replica_member_cb, &m);
 	n = replica_pick(m.ids, m.n, owner, cid, len, want, out);
 	free(m.ids);
 	return (n);
+}
+
+size_t
+replica_nodes(struct clusterd *cd, uint64_t owner, const char *cid,
+    size_t len, uint64_t *out)
+{
+	if (cd->conf.replication_factor < 2)
+		return (0);
+	return (replica_targets(cd, owner, cid, len,
+	    (size_t)cd->conf.replication_factor - 1, out));
 }
 
 /* ------------------------------------------------ splitting writes */
