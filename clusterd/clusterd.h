@@ -88,6 +88,7 @@ struct clusterd {
 	struct forward		*fwd;			/* forward.c */
 	struct owner		*owner;			/* owner.c */
 	bool			 stopping;
+	int			 exit_status;	/* main()'s; 0 or TERN_EXIT_LEFT */
 };
 
 /* dispatch.c */
@@ -192,8 +193,13 @@ struct link_peer *membership_link(struct clusterd *cd, uint64_t id);
 /* True in a majority once every entry known committed is applied here:
  * the state machine (ownership) is as recent as the leader's. */
 bool	is_membership_caught_up(struct clusterd *cd);
-/* True when member id is leaving the cluster (ternctl cluster leave). */
+/* True when member id is leaving the cluster (ternctl cluster leave);
+ * is_membership_leave_kill(): with -k. */
 bool	is_membership_leaving(struct clusterd *cd, uint64_t id);
+bool	is_membership_leave_kill(struct clusterd *cd, uint64_t id);
+/* The leader: true once member id, leaving, has had its -t seconds (its
+ * remaining sessions move to the other nodes now). */
+bool	is_membership_leave_due(struct clusterd *cd, uint64_t id);
 /* True when this node is on the side of a quorum: it leads, or follows a
  * leader that still answers over its link (G3). */
 bool	is_membership_majority(struct clusterd *cd);

@@ -200,5 +200,5 @@ main(int argc, char *argv[])
 		log_warnx("clusterd: loop close: %s", uv_strerror(rv));
 	log_info("clusterd: stopped");
 	conf_free(&cd.conf);
-	return (0);
+	return (cd.exit_status);
 }

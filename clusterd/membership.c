@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,22 @@ struct mb_node {
 	uint64_t	 id;
 	char		 name[WIRE_NAME_MAX];
 	char		 address[WIRE_NAME_MAX];
-	bool		 leaving;
+	uint8_t		 leaving;	/* MB_LEAVING_* */
 };
 
 enum mb_job_kind { MB_JOB_JOIN, MB_JOB_LEAVE, MB_JOB_PROMOTE };
+
+/* mb_node.leaving */
+#define MB_LEAVING		0x01	/* committed: it leaves */
+#define MB_LEAVING_KILL		0x02	/* -k: close its connections */
+
+/* Steps of a leave (issue 8, G6): mark the node leaving, wait until it
+ * owns no session (moved as clients reconnect elsewhere, the rest after
+ * -t seconds), then remove it from the state machine and from Raft. */
+enum mb_leave_step { MB_LEAVE_MARK, MB_LEAVE_WAIT, MB_LEAVE_REMOVE,
+    MB_LEAVE_RAFT, MB_LEAVE_DONE };
+#define MB_LEAVE_GRACE_MS	120000	/* after -t: remove it anyway */
+#define MB_LEAVE_SETTLE_MS	2000	/* owning nothing: hand-overs end */
 
 /* One membership change, run by the leader. */
 struct mb_job {
@@ -71,6 +84,13 @@ struct mb_job {
 	uint32_t		 req;
 	struct raft_apply	 apply;
 	struct raft_change	 change;
+	/* leave */
+	bool			 kill;		/* -k */
+	uint64_t		 timeout_ms;	/* -t */
+	uint64_t		 interval_ms;	/* -i */
+	uint64_t		 since;		/* waiting since (uv_now) */
+	uint64_t		 empty_since;	/* owns nothing since */
+	uint64_t		 reported;
 };
 
 enum mb_op_kind { MB_OP_NONE, MB_OP_JOIN, MB_OP_LEAVE };
@@ -88,10 +108,13 @@ struct mb_op {
 	bool		 waiting_reset;	/* join: Raft is being reset */
 	bool		 internal;	/* discovery's: no ternctl to answer */
 	char		 cluster_id[64];	/* join: expected, "" = any */
+	bool		 kill;			/* leave: -k */
+	uint32_t	 timeout_s;		/* leave: -t */
+	uint32_t	 interval_s;		/* leave: -i */
 };
 
 enum mb_after { MB_AFTER_NOTHING, MB_AFTER_STOP, MB_AFTER_JOIN,
-    MB_AFTER_ALONE, MB_AFTER_IDLE };
+    MB_AFTER_ALONE, MB_AFTER_IDLE, MB_AFTER_EXIT };
 
 struct membership {
 	struct clusterd		*cd;
@@ -122,6 +145,7 @@ struct membership {
 	size_t			 nnodes;
 	uint64_t		 applied;
 	uint64_t		 removed_at;	/* we were removed (uv_now) */
+	bool			 left_for_good;	/* removed after leaving: exit */
 	uint64_t		 outcast_since;	/* the leader says: not ours */
 	uint64_t		 outcast_seen;	/* its last such pong */
 
@@ -310,6 +334,8 @@ mb_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *rb,
 	case MB_CMD_REMOVE:
 		if ((o = mb_node_by_id(mb, n.id)) != NULL)
 			log_info("membership: %s left the cluster", o->name);
+		if (o != NULL && n.id == cd->node_id && o->leaving)
+			mb->left_for_good = true;
 		mb_fsm_del(mb, n.id);
 		if (n.id == cd->node_id)
 			mb->removed_at = uv_now(cd->loop);
@@ -320,8 +346,15 @@ mb_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *rb,
 		log_info("membership: cluster id %s", mb->cluster_id);
 		break;
 	case MB_CMD_LEAVING:
-		if ((o = mb_node_by_id(mb, n.id)) != NULL)
-			o->leaving = true;
+		/* The address field says "kill" for -k. */
+		if ((o = mb_node_by_id(mb, n.id)) != NULL) {
+			o->leaving = MB_LEAVING |
+			    (strcmp(n.address, "kill") == 0 ?
+			    MB_LEAVING_KILL : 0);
+			log_info("membership: %s is leaving the cluster%s",
+			    o->name, o->leaving & MB_LEAVING_KILL ?
+			    " (its connections are closed)" : "");
+		}
 		break;
 	default:
 		log_warnx("membership: skipped unknown command %u", cmd);
@@ -345,7 +378,7 @@ mb_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 		buf_add_u64(&b, mb->nodes[i].id);
 		buf_add_str(&b, mb->nodes[i].name);
 		buf_add_str(&b, mb->nodes[i].address);
-		buf_add_u8(&b, mb->nodes[i].leaving ? 1 : 0);
+		buf_add_u8(&b, mb->nodes[i].leaving);
 	}
 	owner_snapshot(mb->cd, &b);	/* optional section, owner.c */
 	while (b.len % 8 != 0)
@@ -392,7 +425,7 @@ mb_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *rb)
 		    NULL || ipc_copy_name(n.address, sizeof(n.address), p,
 		    len) == -1)
 			goto out;
-		n.leaving = rbuf_u8(&r) != 0;
+		n.leaving = rbuf_u8(&r);
 		mb_fsm_put(mb, &n);
 	}
 	if (!r.err && owner_restore(mb->cd, &r) == -1)
@@ -662,6 +695,16 @@ mb_raft_closed(struct raft *r)
 		mb_raft_open(mb, true);
 		log_info("membership: this node left its cluster and runs "
 		    "alone now");
+		break;
+	case MB_AFTER_EXIT:
+		/* Left with `cluster leave`, owning nothing: the node stops
+		 * (ternctl run stops the other daemons on this status). */
+		mb_wipe(mb->dir);
+		unlink(mb->nobootstrap);
+		mb_forget_id(mb);
+		log_info("membership: this node left its cluster: stopping");
+		cd->exit_status = TERN_EXIT_LEFT;
+		raise(SIGTERM);
 		break;
 	case MB_AFTER_IDLE:
 		/* A join by discovery failed: no Raft until it tries
@@ -961,6 +1004,15 @@ membership_on_leave_req(struct clusterd *cd, const struct ipc_peer *from,
 		    "the last node of a cluster cannot leave it");
 		return;
 	}
+	if (mb->job != NULL && mb->job->kind == MB_JOB_LEAVE &&
+	    mb->job->node.id == o->id) {
+		/* The requester asks again while its queues move: it gets
+		 * the answer at the end, under its latest request id. */
+		mb->job->has_reply = true;
+		mb->job->reply_to = *from;
+		mb->job->req = req->req;
+		return;
+	}
 	if (mb->job != NULL || mb->transferring) {
 		mb_reply(mb, from, req->req, WIRE_RC_RETRY,
 		    "another membership change is running");
@@ -979,9 +1031,15 @@ membership_on_leave_req(struct clusterd *cd, const struct ipc_peer *from,
 		    "leadership is moving to another node");
 		return;
 	}
-	log_info("membership: %s leaves the cluster", o->name);
+	log_info("membership: %s leaves the cluster (sessions move after "
+	    "%u s%s)", o->name, req->timeout_s, req->kill ?
+	    ", connections closed" : "");
 	j = mb_job_new(mb, MB_JOB_LEAVE, from, req->req);
 	j->node = *o;
+	j->kill = req->kill;
+	j->timeout_ms = (uint64_t)req->timeout_s * 1000;
+	j->interval_ms = (uint64_t)(req->interval_s ? req->interval_s : 5) *
+	    1000;
 }
 
 static void
@@ -1047,6 +1105,97 @@ mb_job_end(struct membership *mb, uint32_t rc, const char *text)
 }
 
 /* Runs the next step of the leader's job, if it can. */
+/*
+ * One step of a leave; returns a libraft code as the other jobs do, or -1
+ * when there is nothing to do this round.
+ */
+static int
+mb_job_leave_step(struct mb_job *j)
+{
+	struct membership	*mb = j->mb;
+	struct clusterd		*cd = mb->cd;
+	char			 text[512];
+	uint64_t		 now = uv_now(cd->loop);
+	size_t			 n;
+	int			 role = mb_role(mb, j->node.id), rv = -1;
+
+	switch (j->step) {
+	case MB_LEAVE_MARK:
+		if (mb_node_by_id(mb, j->node.id) == NULL) {
+			j->step = MB_LEAVE_RAFT;
+			return (-1);
+		}
+		snprintf(j->node.address, sizeof(j->node.address), "%s",
+		    j->kill ? "kill" : "");
+		rv = mb_job_propose(j, MB_CMD_LEAVING);
+		break;
+	case MB_LEAVE_WAIT:
+		if (j->since == 0)
+			j->since = j->reported = now;
+		n = owner_count(cd, j->node.id);
+		if (n == 0) {
+			/* The new owners are being handed its sessions:
+			 * it stays a member (and answers) until they are. */
+			if (j->empty_since == 0) {
+				j->empty_since = now;
+				log_info("membership: %s owns no session any "
+				    "more", j->node.name);
+			}
+			if (now - j->empty_since >= MB_LEAVE_SETTLE_MS)
+				j->step = MB_LEAVE_REMOVE;
+		} else if (now - j->since > j->timeout_ms +
+		    MB_LEAVE_GRACE_MS) {
+			log_warnx("membership: %s still owns %zu sessions "
+			    "%llu s after it started leaving: removing it "
+			    "anyway", j->node.name, n, (unsigned long long)
+			    ((now - j->since) / 1000));
+			j->step = MB_LEAVE_REMOVE;
+		} else if (now - j->reported >= j->interval_ms) {
+			j->reported = now;
+			log_info("membership: %s leaves: %zu sessions left "
+			    "to move%s", j->node.name, n,
+			    now - j->since >= j->timeout_ms ?
+			    " (moving them to the other nodes)" : "");
+		}
+		return (-1);
+	case MB_LEAVE_REMOVE:
+		if (mb_node_by_id(mb, j->node.id) == NULL) {
+			j->step = MB_LEAVE_RAFT;
+			return (-1);
+		}
+		rv = mb_job_propose(j, MB_CMD_REMOVE);
+		break;
+	case MB_LEAVE_RAFT:
+		if (role == -1) {
+			j->step = MB_LEAVE_DONE;
+			return (-1);
+		}
+		rv = raft_remove(&mb->raft, &j->change, j->node.id,
+		    mb_job_change_cb);
+		if (rv == 0)
+			j->in_flight = true;
+		break;
+	default:
+		snprintf(text, sizeof(text), "%s left the cluster",
+		    j->node.name);
+		mb_job_end(mb, WIRE_RC_OK, text);
+		return (-1);
+	}
+	return (rv);
+}
+
+bool
+is_membership_leave_due(struct clusterd *cd, uint64_t id)
+{
+	struct membership	*mb = cd->mb;
+	struct mb_job		*j;
+
+	if (mb == NULL || (j = mb->job) == NULL || j->kind != MB_JOB_LEAVE ||
+	    j->node.id != id || j->step != MB_LEAVE_WAIT || j->since == 0)
+		return (false);
+	return (uv_now(cd->loop) - j->since >= j->timeout_ms);
+}
+
 static void
 mb_job_step(struct membership *mb)
 {
@@ -1105,27 +1254,8 @@ mb_job_step(struct membership *mb)
 		}
 		break;
 	case MB_JOB_LEAVE:
-		if (j->step == 0) {
-			if (mb_node_by_id(mb, j->node.id) == NULL) {
-				j->step++;
-				return;
-			}
-			rv = mb_job_propose(j, MB_CMD_REMOVE);
-		} else if (j->step == 1) {
-			if (role == -1) {
-				j->step++;
-				return;
-			}
-			rv = raft_remove(&mb->raft, &j->change, j->node.id,
-			    mb_job_change_cb);
-			if (rv == 0)
-				j->in_flight = true;
-		} else {
-			snprintf(text, sizeof(text), "%s left the cluster",
-			    j->node.name);
-			mb_job_end(mb, WIRE_RC_OK, text);
+		if ((rv = mb_job_leave_step(j)) == -1)
 			return;
-		}
 		break;
 	case MB_JOB_PROMOTE:
 		if (j->step == 0 && role == RAFT_STANDBY) {
@@ -1395,7 +1525,12 @@ membership_ternctl_leave(struct clusterd *cd, const struct ipc_peer *to,
 	mb->op.to = *to;
 	mb->op.ipc_id = req->id;
 	snprintf(mb->op.target, sizeof(mb->op.target), "%s", req->node);
-	mb->op.deadline = uv_now(cd->loop) + MB_OP_TIMEOUT_MS;
+	mb->op.kill = req->kill_sessions;
+	mb->op.timeout_s = req->timeout_s;
+	mb->op.interval_s = req->interval_s;
+	/* Its sessions move first: up to -t seconds and the grace after. */
+	mb->op.deadline = uv_now(cd->loop) + MB_OP_TIMEOUT_MS +
+	    (uint64_t)req->timeout_s * 1000 + MB_LEAVE_GRACE_MS;
 }
 
 /* Sends the op's request to the leader (or whoever we think it is). */
@@ -1434,6 +1569,9 @@ mb_op_send(struct membership *mb, uint64_t now)
 		memset(&l, 0, sizeof(l));
 		l.req = mb->op.req;
 		snprintf(l.name, sizeof(l.name), "%s", mb->op.target);
+		l.kill = mb->op.kill;
+		l.timeout_s = mb->op.timeout_s;
+		l.interval_s = mb->op.interval_s;
 		link_begin(cd, &mb->out, WIRE_LEAVE_REQ);
 		wire_enc_leave_req(&mb->out, &l);
 	}
@@ -1572,7 +1710,8 @@ mb_poll_cb(uv_timer_t *t)
 		    mb_node_by_id(mb, cd->node_id) == NULL &&
 		    mb->op.kind == MB_OP_NONE) {
 			mb->removed_at = 0;
-			mb_raft_close(mb, MB_AFTER_ALONE);
+			mb_raft_close(mb, mb->left_for_good ? MB_AFTER_EXIT :
+			    MB_AFTER_ALONE);
 		}
 		/* Removed while away, or the removal entry never reached
 		 * us (the leader stops replicating to a removed node): the
@@ -1963,6 +2102,15 @@ is_membership_leaving(struct clusterd *cd, uint64_t id)
 
 	return (cd->mb != NULL && (n = mb_node_by_id(cd->mb, id)) != NULL &&
 	    n->leaving);
+}
+
+bool
+is_membership_leave_kill(struct clusterd *cd, uint64_t id)
+{
+	struct mb_node	*n;
+
+	return (cd->mb != NULL && (n = mb_node_by_id(cd->mb, id)) != NULL &&
+	    (n->leaving & MB_LEAVING_KILL) != 0);
 }
 
 bool

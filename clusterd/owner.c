@@ -897,7 +897,8 @@ is_owner_gone(struct owner *o, uint64_t node, uint64_t now)
 		return (false);
 	if (!is_membership_member(cd, node))
 		return (true);
-	if (is_membership_leaving(cd, node))
+	if (is_membership_leaving(cd, node) &&
+	    is_membership_leave_due(cd, node))
 		return (true);
 	lp = membership_link(cd, node);
 	if (lp == NULL || link_is_up(lp))

@@ -475,6 +475,10 @@ route_state_flags(struct clusterd *cd)
 	f = discovery_state_flags(cd);
 	if (r != NULL && r->majority)
 		f |= IPC_CS_MAJORITY;
+	if (is_membership_leaving(cd, cd->node_id))
+		f |= IPC_CS_LEAVING;
+	if (is_membership_leave_kill(cd, cd->node_id))
+		f |= IPC_CS_LEAVE_KILL;
 	if (cd->link != NULL && is_membership_joined(cd) &&
 	    membership_count(cd) > 1)
 		f |= IPC_CS_CLUSTERED;

@@ -447,7 +447,7 @@ ipc_dec_cluster_state(const uint8_t *p, size_t len,
 			r.err = true;
 	}
 	if (v->flags & ~(IPC_CS_MAJORITY | IPC_CS_CLUSTERED | IPC_CS_JOINED |
-	    IPC_CS_DISCOVERY))
+	    IPC_CS_DISCOVERY | IPC_CS_LEAVING | IPC_CS_LEAVE_KILL))
 		r.err = true;
 	if (!rbuf_done(&r)) {
 		ipc_cluster_state_free(v);

@@ -206,6 +206,9 @@ wire_enc_leave_req(struct buf *b, const struct wire_leave_req *v)
 {
 	buf_add_u32(b, v->req);
 	buf_add_str(b, v->name);
+	buf_add_u8(b, v->kill ? 1 : 0);
+	buf_add_u32(b, v->timeout_s);
+	buf_add_u32(b, v->interval_s);
 }
 
 int
@@ -217,6 +220,9 @@ wire_dec_leave_req(const uint8_t *p, size_t len, struct wire_leave_req *v)
 	rbuf_init(&r, p, len);
 	v->req = rbuf_u32(&r);
 	wire_get_name(&r, v->name, sizeof(v->name));
+	v->kill = rbuf_u8(&r) != 0;
+	v->timeout_s = rbuf_u32(&r);
+	v->interval_s = rbuf_u32(&r);
 	return (rbuf_done(&r) ? 0 : -1);
 }
 

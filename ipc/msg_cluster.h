@@ -41,6 +41,11 @@
 	X(IPC_SESSION_CHECK,	"mqttd -> clusterd: do I still own these")
 
 #define IPC_CLUSTER_NAME_MAX	256
+
+/* clusterd's exit status when its node left the cluster with `ternctl
+ * cluster leave` and owns nothing any more: ternctl run then stops the
+ * node's other daemons too and exits 0. */
+#define TERN_EXIT_LEFT		3
 #define IPC_CLUSTER_TEXT_MAX	(64 * 1024)
 
 /* IPC_CLUSTER_JOIN_REQ: node is "tern@host" or "host:port". */
@@ -185,6 +190,9 @@ struct ipc_deliver {
 #define IPC_CS_CLUSTERED	0x02	/* links on, in a cluster */
 #define IPC_CS_JOINED		0x04	/* a member of a cluster with an id
 					   (clusterd/discovery.c) */
+#define IPC_CS_LEAVING		0x10	/* this node leaves: mqttd takes no
+					   new connections (issue 8) */
+#define IPC_CS_LEAVE_KILL	0x20	/* ... and closes the ones it has */
 #define IPC_CS_DISCOVERY	0x08	/* discovery != none: mqttd refuses
 					   CONNECT (0x88 / 3.1.1 rc 3) while
 					   IPC_CS_JOINED is not set */

@@ -119,6 +119,9 @@ struct wire_join_req {
 struct wire_leave_req {
 	uint32_t	 req;
 	char		 name[WIRE_NAME_MAX];
+	bool		 kill;		/* close its connections (-k) */
+	uint32_t	 timeout_s;	/* move its sessions after (-t) */
+	uint32_t	 interval_s;	/* report progress every (-i) */
 };
 
 /* WIRE_REPLY rc values. */

@@ -354,11 +354,34 @@ is_cluster_allowed(enum cluster_op op)
 	return (knob);
 }
 
+/*
+ * Logged by clusterlink; refusals are decided per packet.  Only a leave
+ * with -k (issue 8) acts on open connections: each gets DISCONNECT 0x9C
+ * (use another server; 3.1.1: closed) and reconnects elsewhere, where its
+ * session is handed over as in a takeover.  No will: the client lives.
+ */
 static void
 cluster_state_cb(void *arg, uint8_t flags)
 {
-	/* Logged by clusterlink; nothing else changes for open
-	 * connections: refusals are decided per packet. */
+	static bool	 killed;
+	struct conn	*c, *next;
+	size_t		 n = 0;
+
+	(void)arg;
+	if (!(flags & IPC_CS_LEAVE_KILL) || killed)
+		return;
+	killed = true;
+	for (c = TAILQ_FIRST(&broker->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state != CONN_ACTIVE || c->dead)
+			continue;
+		conn_send_disconnect(c, MQTT_RC_USE_ANOTHER_SERVER,
+		    "this node leaves the cluster");
+		conn_close(c, true, true);
+		n++;
+	}
+	log_info("cluster: this node leaves the cluster: closed %zu client "
+	    "connections (-k)", n);
 }
 
 static void
@@ -438,6 +461,8 @@ cluster_connect(struct conn *c, const struct mqtt_packet *pkt, bool chosen_id)
 		return (rc == IPC_CLAIM_OK ? CLUSTER_CONNECT_NOW :
 		    CLUSTER_CONNECT_REFUSE);
 	}
+	if (cl != NULL && (clusterlink_state(cl) & IPC_CS_LEAVING))
+		return (CLUSTER_CONNECT_LEAVING);
 	if (cl != NULL && !is_cluster_joined())
 		return (CLUSTER_CONNECT_REFUSE);
 	if (cl == NULL || !is_cluster_clustered())

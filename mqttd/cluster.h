@@ -102,7 +102,8 @@ struct msg *cluster_msg(const struct ipc_store_body *body);
 enum cluster_connect {
 	CLUSTER_CONNECT_NOW,
 	CLUSTER_CONNECT_LATER,
-	CLUSTER_CONNECT_REFUSE
+	CLUSTER_CONNECT_REFUSE,
+	CLUSTER_CONNECT_LEAVING		/* this node leaves: 5.0 0x9C */
 };
 struct conn;
 struct mqtt_packet;

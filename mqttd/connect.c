@@ -273,6 +273,10 @@ connect_handle(struct conn *c, struct mqtt_packet *pkt)
 		    "cut off from most of the cluster, or the claim of the "
 		    "client id failed");
 		return;
+	case CLUSTER_CONNECT_LEAVING:
+		connect_refuse(c, MQTT_RC_USE_ANOTHER_SERVER, "this node is "
+		    "leaving the cluster");
+		return;
 	case CLUSTER_CONNECT_NOW:
 		break;
 	}

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "ipc/msg_cluster.h"
 #include "ternctl/ternctl.h"
 
 #ifndef TERN_SBINDIR
@@ -201,6 +202,8 @@ run_describe(int status, char *out, size_t outlen)
 		snprintf(out, outlen, "stopped (status 0x%x)", status);
 }
 
+static bool	run_left;	/* clusterd: this node left its cluster */
+
 /* Reaps every exited child; when stopping, no restart is scheduled. */
 static void
 run_reap(bool stopping)
@@ -215,6 +218,13 @@ run_reap(bool stopping)
 			continue;
 		ch->pid = 0;
 		run_describe(status, why, sizeof(why));
+		if (strcmp(ch->name, "clusterd") == 0 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == TERN_EXIT_LEFT) {
+			/* ternctl cluster leave: nothing left to serve. */
+			log_info("run: this node left its cluster: stopping");
+			run_left = true;
+			continue;
+		}
 		if (stopping) {
 			log_info("run: %s %s", ch->name, why);
 			continue;
@@ -354,6 +364,8 @@ run_main(const char *conf_path, bool builtin)
 		}
 		/* A SIGCHLD may be merged with another signal: reap anyway. */
 		run_reap(false);
+		if (run_left)
+			break;
 	}
 	run_stop(&set);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -302,7 +302,10 @@ show_cluster_cmd(const struct conf *c, const struct ternctl_args *a)
 	else
 		query_init_leave(&q, c, a->node, a->kill_sessions,
 		    a->timeout_s, a->interval_s);
-	query_run(&q, 1, TERNCTL_CLUSTER_MS);
+	/* A leave waits for the node's sessions to move: up to -t seconds,
+	 * then the leader's grace (clusterd's MB_LEAVE_GRACE_MS). */
+	query_run(&q, 1, a->cmd == TERNCTL_CLUSTER_JOIN ? TERNCTL_CLUSTER_MS :
+	    TERNCTL_CLUSTER_MS + (int)a->timeout_s * 1000 + 120000);
 	if (q.text == NULL) {
 		fprintf(stderr, "ternctl: %s\n", q.err);
 		rc = TERNCTL_EXIT_FAIL;

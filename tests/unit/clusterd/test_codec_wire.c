@@ -122,7 +122,7 @@ static void
 test_wire_join_leave_reply(void)
 {
 	struct wire_join_req	j, jo;
-	struct wire_leave_req	l = { 8, "tern@b" }, lo;
+	struct wire_leave_req	l = { 8, "tern@b", true, 60, 5 }, lo;
 	struct wire_reply	r, ro;
 	struct buf		b = BUF_INIT;
 
@@ -149,6 +149,9 @@ test_wire_join_leave_reply(void)
 	CU_ASSERT_EQUAL(wire_dec_leave_req(b.data, b.len, &lo), 0);
 	CU_ASSERT_EQUAL(lo.req, 8);
 	CU_ASSERT_STRING_EQUAL(lo.name, "tern@b");
+	CU_ASSERT_TRUE(lo.kill);
+	CU_ASSERT_EQUAL(lo.timeout_s, 60);
+	CU_ASSERT_EQUAL(lo.interval_s, 5);
 	CHECK_TRUNCATIONS(&b, wire_dec_leave_req, wire_leave_req);
 	buf_reset(&b);
 	memset(&r, 0, sizeof(r));
