@@ -89,6 +89,8 @@ struct clusterd {
 	struct owner		*owner;			/* owner.c */
 	bool			 stopping;
 	int			 exit_status;	/* main()'s; 0 or TERN_EXIT_LEFT */
+	uint64_t		 resync_at;	/* replica.c: resync wanted since */
+	uint64_t		 resyncs;	/* replica.c: resyncs asked */
 };
 
 /* dispatch.c */
@@ -409,6 +411,14 @@ struct replica_copies {
 int	replica_split(struct clusterd *cd, const struct ipc_store_body *body,
 	    struct replica_copies *c);
 void	replica_copies_free(struct replica_copies *c);
+/*
+ * Our replica copies may be incomplete (a replica node missed some while
+ * unreachable) or misplaced (the members changed): once things settle
+ * (REPLICA_RESYNC_MS), our mqttd is asked to send every persistent
+ * session afresh (IPC_REPLICA_RESYNC).  replica_tick() sends it.
+ */
+void	replica_want_resync(struct clusterd *cd, const char *why);
+void	replica_tick(struct clusterd *cd);
 
 /* Starts route.c, forward.c and owner.c; stop and free them together. */
 void	route_start(struct clusterd *cd);
@@ -508,6 +518,17 @@ void	owner_fsm_apply(struct clusterd *cd, const void *p, size_t len);
 void	owner_snapshot(struct clusterd *cd, struct buf *b);
 int	owner_restore(struct clusterd *cd, struct rbuf *r);
 /* Number of client ids node owns (for cluster show and metrics). */
+/* Sessions this node owns whose replicas are fewer than
+ * replication_factor - 1 or do not all answer now (O(sessions)). */
+size_t	owner_under_replicated(struct clusterd *cd);
+struct owner_stats {
+	uint64_t	takeovers;	/* our sessions taken by other nodes */
+	uint64_t	replica_xfers;	/* sessions taken from a replica */
+	uint64_t	moved;		/* leader: moved off gone/leaving nodes */
+	uint64_t	adopted;	/* moved to this node */
+	uint64_t	reconciled;	/* stale sessions dropped at start */
+};
+void	owner_stats(struct clusterd *cd, struct owner_stats *st);
 size_t	owner_count(struct clusterd *cd, uint64_t node);
 
 /* transport.c */

@@ -88,6 +88,7 @@ struct fwd_peer {
 	uint64_t		 progress_at;	/* last ack or send */
 	uint64_t		 created;	/* uv_now() */
 	bool			 gone;		/* down too long */
+	bool			 repl_lost;	/* replica copies given up */
 	/* in */
 	uint64_t		 in_boot;
 	uint64_t		 expected;
@@ -212,6 +213,8 @@ fwd_peer_drain(struct forward *f, struct fwd_peer *pe, uint8_t rc)
 	while ((e = TAILQ_FIRST(&pe->ents)) != NULL) {
 		if (e->seq != 0 && rc == IPC_FWD_GONE)
 			f->st.gone++;
+		if (e->repl)
+			pe->repl_lost = true;
 		fwd_ent_free(f, pe, e, rc);
 		n++;
 	}
@@ -313,6 +316,8 @@ fwd_on_replica(struct forward *f, const struct ipc_forward *v)
 		if (pe != NULL && !pe->gone && is_fwd_dead(f, pe, lp))
 			pe->gone = true;
 		if (pe == NULL || pe->gone) {
+			if (pe != NULL)
+				pe->repl_lost = true;
 			rc = IPC_FWD_GONE;
 			continue;
 		}
@@ -847,6 +852,11 @@ forward_on_link(struct clusterd *cd, struct link_peer *p, enum link_event ev)
 			log_info("forward: node %016" PRIx64 " is back",
 			    pe->node);
 		pe->gone = false;
+		if (pe->repl_lost) {
+			pe->repl_lost = false;
+			replica_want_resync(cd, "a replica node is back "
+			    "after missing copies");
+		}
 		/* Frames may have been lost while it was away. */
 		if (pe->unsent != TAILQ_FIRST(&pe->ents))
 			f->st.resent++;

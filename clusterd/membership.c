@@ -325,6 +325,8 @@ mb_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *rb,
 	}
 	switch (cmd) {
 	case MB_CMD_ADD:
+		if (mb_node_by_id(mb, n.id) == NULL)
+			replica_want_resync(cd, "a node joined");
 		mb_fsm_put(mb, &n);
 		log_info("membership: %s (%s, id %016" PRIx64 ") is a member",
 		    n.name, n.address, n.id);
@@ -336,6 +338,8 @@ mb_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *rb,
 			log_info("membership: %s left the cluster", o->name);
 		if (o != NULL && n.id == cd->node_id && o->leaving)
 			mb->left_for_good = true;
+		if (o != NULL)
+			replica_want_resync(cd, "a node left");
 		mb_fsm_del(mb, n.id);
 		if (n.id == cd->node_id)
 			mb->removed_at = uv_now(cd->loop);

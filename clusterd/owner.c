@@ -980,6 +980,7 @@ owner_tick(struct clusterd *cd)
 	if (o->checks != NULL && o->live)
 		owner_reconcile(o);
 	owner_failover(o, now);
+	replica_tick(cd);
 	for (c = o->claims; c != NULL; c = next) {
 		next = c->next;
 		switch (c->state) {
@@ -1068,6 +1069,49 @@ owner_free(struct clusterd *cd)
 	buf_free(&o->out);
 	free(o);
 	cd->owner = NULL;
+}
+
+size_t
+owner_under_replicated(struct clusterd *cd)
+{
+	struct owner		*o = cd->owner;
+	struct own_ent		*e;
+	struct link_peer	*lp;
+	uint64_t		 nodes[REPLICA_MAX];
+	size_t			 i, k, n, want, under = 0;
+
+	if (o == NULL || cd->conf.replication_factor < 2)
+		return (0);
+	want = (size_t)cd->conf.replication_factor - 1;
+	for (i = 0; i < o->cap; i++)
+		for (e = o->tab[i]; e != NULL; e = e->next) {
+			if (e->node != cd->node_id)
+				continue;
+			n = replica_nodes(cd, e->node, e->cid, e->len, nodes);
+			for (k = 0; k < n; k++) {
+				lp = membership_link(cd, nodes[k]);
+				if (lp == NULL || !link_is_up(lp))
+					break;
+			}
+			if (n < want || k < n)
+				under++;
+		}
+	return (under);
+}
+
+void
+owner_stats(struct clusterd *cd, struct owner_stats *st)
+{
+	struct owner	*o = cd->owner;
+
+	memset(st, 0, sizeof(*st));
+	if (o == NULL)
+		return;
+	st->takeovers = o->takeovers;
+	st->replica_xfers = o->replica_xfers;
+	st->moved = o->moved;
+	st->adopted = o->adopted;
+	st->reconciled = o->reconciled;
 }
 
 size_t

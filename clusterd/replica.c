@@ -14,7 +14,10 @@
 #include <string.h>
 
 #include "clusterd/clusterd.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
+
+#define REPLICA_RESYNC_MS	1000
 
 uint64_t
 replica_score(const char *cid, size_t len, uint64_t node)
@@ -255,4 +258,33 @@ replica_copies_free(struct replica_copies *c)
 	}
 	free(c->v);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ------------------------------------------------------- resyncing */
+
+void
+replica_want_resync(struct clusterd *cd, const char *why)
+{
+	if (cd->conf.replication_factor < 2)
+		return;
+	if (cd->resync_at == 0)
+		log_info("replica: %s: our sessions will be copied to their "
+		    "replicas afresh", why);
+	cd->resync_at = uv_now(cd->loop);
+}
+
+void
+replica_tick(struct clusterd *cd)
+{
+	struct buf	b = BUF_INIT;
+
+	if (cd->resync_at == 0 ||
+	    uv_now(cd->loop) - cd->resync_at < REPLICA_RESYNC_MS ||
+	    !is_route_mqttd_up(cd) || !is_membership_caught_up(cd))
+		return;
+	if (route_to_mqttd(cd, IPC_REPLICA_RESYNC, &b) == 0) {
+		cd->resync_at = 0;
+		cd->resyncs++;
+	}
+	buf_free(&b);
 }

@@ -1037,6 +1037,7 @@ route_metrics(struct clusterd *cd, json_t *o)
 {
 	struct route_stats	st;
 	struct forward_stats	fs;
+	struct owner_stats	os;
 	size_t			local, remote;
 
 	route_stats(cd, &st, &local, &remote);
@@ -1067,4 +1068,13 @@ route_metrics(struct clusterd *cd, json_t *o)
 	ROUTE_JSON(o, "replica_copies_sent", fs.repl_copies);
 	ROUTE_JSON(o, "replica_writes_under_replicated", fs.repl_under);
 	ROUTE_JSON(o, "replica_copies_pending", fs.repl_pending);
+	ROUTE_JSON(o, "replica_sessions_under_replicated",
+	    owner_under_replicated(cd));
+	ROUTE_JSON(o, "replica_resyncs", cd->resyncs);
+	owner_stats(cd, &os);
+	ROUTE_JSON(o, "sessions_taken_over", os.takeovers);
+	ROUTE_JSON(o, "sessions_from_replica", os.replica_xfers);
+	ROUTE_JSON(o, "sessions_moved", os.moved);
+	ROUTE_JSON(o, "sessions_adopted", os.adopted);
+	ROUTE_JSON(o, "sessions_reconciled", os.reconciled);
 }

@@ -61,6 +61,22 @@ status_metrics(struct clusterd *cd)
 	return (o);
 }
 
+/* ternctl cluster show: this node's replication (issue 8). */
+static void
+status_replication(struct clusterd *cd, json_t *o)
+{
+	struct forward_stats	fs;
+
+	forward_stats(cd, &fs);
+	json_object_set_new(o, "replication", json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	    "factor", (json_int_t)cd->conf.replication_factor,
+	    "under_replicated_sessions",
+	    (json_int_t)owner_under_replicated(cd),
+	    "copies_pending", (json_int_t)fs.repl_pending,
+	    "writes_under_replicated", (json_int_t)fs.repl_under,
+	    "resyncs", (json_int_t)cd->resyncs));
+}
+
 char *
 status_json(struct clusterd *cd, const char *what, const char *arg, int *rc)
 {
@@ -70,8 +86,10 @@ status_json(struct clusterd *cd, const char *what, const char *arg, int *rc)
 	*rc = 0;
 	if (strcmp(what, "status") == 0)
 		o = status_daemon(cd);
-	else if (strcmp(what, "cluster") == 0)
+	else if (strcmp(what, "cluster") == 0) {
 		o = membership_show(cd);
+		status_replication(cd, o);
+	}
 	else if (strcmp(what, "metrics") == 0)
 		o = status_metrics(cd);
 	else {

@@ -38,7 +38,8 @@
 	X(IPC_SESSION_CLAIM_REP, "clusterd -> mqttd: claims decided")	\
 	X(IPC_SESSION_TAKEOVER,	"clusterd -> mqttd: hand a session over") \
 	X(IPC_SESSION_XFER,	"either way: a session's state, in order") \
-	X(IPC_SESSION_CHECK,	"mqttd -> clusterd: do I still own these")
+	X(IPC_SESSION_CHECK,	"mqttd -> clusterd: do I still own these") \
+	X(IPC_REPLICA_RESYNC,	"clusterd -> mqttd: copy sessions afresh")
 
 #define IPC_CLUSTER_NAME_MAX	256
 
@@ -245,6 +246,11 @@ struct ipc_claims {
  * own but the replica copy this node keeps of node `replica`'s session
  * (its owner died): loaded from storaged, handed over, then deleted.
  * `to` may be this node itself.
+ *
+ * IPC_REPLICA_RESYNC (clusterd -> mqttd, empty): a replica node missed
+ * copies (it was unreachable) or the members changed (replicas are placed
+ * elsewhere): mqttd sends every persistent session afresh to its
+ * replicas (SESSION_DEL, SESSION_PUT, one APPEND per queued message).
  *
  * IPC_SESSION_CHECK (mqttd -> clusterd, an ipc_claims of client ids only,
  * no answer): the persistent sessions mqttd loaded at its start.  For

@@ -676,6 +676,13 @@ cluster_xfer_cb(void *arg, const struct ipc_xfer *x)
 	}
 }
 
+static void
+cluster_resync_cb(void *arg)
+{
+	(void)arg;
+	durable_resync_replicas();
+}
+
 /* --------------------------------------------------------- lifecycle */
 
 /*
@@ -717,6 +724,7 @@ cluster_init(void)
 	o.unblock = cluster_unblock_cb;
 	o.takeover = cluster_takeover_cb;
 	o.xfer = cluster_xfer_cb;
+	o.resync = cluster_resync_cb;
 	buf_init(&scratch);
 	if ((cl = clusterlink_new(broker->base, &o)) == NULL) {
 		log_warnx("cluster: no link to clusterd: running alone");

@@ -1066,6 +1066,10 @@ cl_dispatch(struct clusterlink *cl, const struct ipc_msg *m)
 			cl->o.xfer(cl->o.arg, &x);
 		ipc_xfer_free(&x);
 		return;
+	case IPC_REPLICA_RESYNC:
+		if (cl->o.resync != NULL)
+			cl->o.resync(cl->o.arg);
+		return;
 	default:
 		log_warnx("clusterlink: unexpected %s from clusterd",
 		    ipc_type_name(m->type));

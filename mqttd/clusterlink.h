@@ -88,6 +88,8 @@ struct clusterlink_opts {
 	void	(*takeover)(void *arg, const struct ipc_takeover *t);
 	/* A session handed over to this node, chunk by chunk (borrowed). */
 	void	(*xfer)(void *arg, const struct ipc_xfer *x);
+	/* IPC_REPLICA_RESYNC: copy every persistent session afresh. */
+	void	(*resync)(void *arg);
 };
 
 #define CLUSTERLINK_MAX_FORWARDS	65536

@@ -105,6 +105,7 @@ static struct {
 } dur;
 
 static void	durable_load_start(void);
+static void	dur_session_put_to(struct session *, bool, bool);
 static bool	dur_q2_name(const struct session *, struct buf *);
 
 struct storelink *
@@ -449,8 +450,65 @@ dur_session_data(const struct session *s, struct buf *b)
 	buf_add_u32(b, s->will_delay);
 }
 
+/* Copies of one persistent session, from scratch, to its replicas. */
+static void
+dur_resync_one(struct session *s, void *arg)
+{
+	struct ipc_store_append	 a = { 0 };
+	struct ipc_store_target	 t;
+	struct queue_entry	*e;
+	struct queue_list	*lists[2];
+	size_t			*n = arg;
+	int			 l, i;
+
+	if (!is_durable_session(s) || !(s->dflags & DUR_F_STORED))
+		return;
+	(*n)++;
+	replica_session_del(s->client_id, s->id_len);
+	dur_session_put_to(s, true, false);
+	lists[0] = &s->q.inflight;
+	lists[1] = &s->q.pending;
+	for (l = 0; l < 2; l++)
+		TAILQ_FOREACH(e, lists[l], link) {
+			if (e->sseq == 0 || e->msg == NULL)
+				continue;
+			memset(&t, 0, sizeof(t));
+			t.client_id.p = (const uint8_t *)s->client_id;
+			t.client_id.len = s->id_len;
+			t.seq = e->sseq;
+			t.qos = e->qos;
+			for (i = 0; i < e->nsubids &&
+			    i < IPC_STORE_SUBIDS_MAX; i++)
+				t.sub_ids[t.nsub_ids++] = e->subids[i];
+			a.msg_id = e->msg->id;
+			dur_body(e->msg, &a.body);
+			a.ntargets = 1;
+			a.targets = &t;
+			replica_append(&a, NULL);
+		}
+}
+
+void
+durable_resync_replicas(void)
+{
+	size_t	n = 0;
+
+	if (!is_replica_on())
+		return;
+	session_walk(dur_resync_one, &n);
+	log_info("durable: sent fresh copies of %zu persistent sessions to "
+	    "their replicas", n);
+}
+
 static void
 dur_session_put(struct session *s, bool with_subs)
+{
+	dur_session_put_to(s, with_subs, true);
+}
+
+/* SESSION_PUT of s to storaged (local) and, replicating, to replicas. */
+static void
+dur_session_put_to(struct session *s, bool with_subs, bool local)
 {
 	struct ipc_store_session	 v = { 0 };
 	struct ipc_store_sub		*subs = NULL;
@@ -482,10 +540,12 @@ dur_session_put(struct session *s, bool with_subs)
 		v.nsubs = n;
 		v.subs = subs;
 	}
-	storelink_session_put(dur.sl, &v, dur_req_cb, dur_arg());
+	if (local) {
+		storelink_session_put(dur.sl, &v, dur_req_cb, dur_arg());
+		s->dflags |= DUR_F_STORED;
+	}
 	if (is_replica_on())
-		replica_session_put(&v, dur_arg());
-	s->dflags |= DUR_F_STORED;
+		replica_session_put(&v, local ? dur_arg() : NULL);
 	free(subs);
 	buf_free(&data);
 }

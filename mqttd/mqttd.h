@@ -690,6 +690,9 @@ int	durable_init(void);
 /* The link to storaged, NULL without one (replica.c writes through it). */
 struct storelink;
 struct storelink *durable_link(void);
+/* Sends every persistent session afresh to its replica nodes (issue 8:
+ * clusterd asks after a replica missed copies or the members changed). */
+void	durable_resync_replicas(void);
 /* Runs the loop until the state is loaded, at most ms (start-up). */
 void	durable_wait_loaded(int ms);
 /* Runs the loop until storaged answered everything, at most ms (exit). */

@@ -173,10 +173,10 @@ int
 show_cluster(const struct conf *c, bool json)
 {
 	static const char *const cols[] = { "name", "running", "leader",
-	    "state", "role", "address", NULL };
-	static const int widths[] = { 28, 7, 6, 7, 7, 21 };
+	    "state", "role", "address", "owned", NULL };
+	static const int widths[] = { 28, 7, 6, 7, 7, 21, 7 };
 	struct query	 q;
-	json_t		*o, *nodes;
+	json_t		*o, *nodes, *r;
 	int		 rc = TERNCTL_EXIT_FAIL;
 
 	query_init_status(&q, c, "clusterd", "cluster", "");
@@ -191,6 +191,18 @@ show_cluster(const struct conf *c, bool json)
 		    json_is_array(nodes)) {
 			show_table(nodes, cols, widths);
 			rc = TERNCTL_EXIT_OK;
+			if ((r = json_object_get(o, "replication")) != NULL)
+				printf("replication factor %lld: %lld sessions "
+				    "of this node under-replicated, %lld copies "
+				    "pending, %lld resyncs\n", (long long)
+				    json_integer_value(json_object_get(r,
+				    "factor")), (long long)json_integer_value(
+				    json_object_get(r,
+				    "under_replicated_sessions")), (long long)
+				    json_integer_value(json_object_get(r,
+				    "copies_pending")), (long long)
+				    json_integer_value(json_object_get(r,
+				    "resyncs")));
 		} else
 			fprintf(stderr, "ternctl: clusterd sent no nodes\n");
 		json_decref(o);
