@@ -63,7 +63,10 @@ static const char *const metrics_clusterd_counters[] = {
 	"ipc_messages_in", "ipc_messages_out", "ipc_messages_bad",
 	"status_requests", "raft_elections_won", "link_frames_in",
 	"link_frames_out", "link_frames_bad", "raft_streams_opened",
-	"raft_streams_lost_data", NULL
+	"raft_streams_lost_data", "replica_writes", "replica_copies_sent",
+	"replica_writes_under_replicated", "replica_resyncs",
+	"sessions_taken_over", "sessions_from_replica", "sessions_moved",
+	"sessions_adopted", "sessions_reconciled", NULL
 };
 
 static const struct metrics_map metrics_maps[] = {

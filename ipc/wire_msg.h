@@ -26,7 +26,15 @@
 #include "ipc/msg_cluster.h"
 
 #define WIRE_VERSION		3	/* bump on any change to this file */
-#define WIRE_VERSION_MIN	1	/* oldest version still accepted */
+/*
+ * Oldest version still accepted.  3 (issue 8) moved WIRE_FORWARD's
+ * messages behind a new base field and added WIRE_REPLICA_XFER and the
+ * leave options, so 1 and 2 (development snapshots, never released) are
+ * refused.  From 3 on, a change appends fields at the end of a payload
+ * and decoders accept their absence, so that a node of the next release
+ * can join this one during a rolling upgrade.
+ */
+#define WIRE_VERSION_MIN	3
 #define WIRE_HDR_LEN		20
 
 #define WIRE_MESSAGES(X)						\
