@@ -75,6 +75,8 @@ struct claim {
 					   over (issue 8) */
 	bool		 adopt;		/* not asked for: moved here by the
 					   leader (failover, leave) */
+	uint64_t	 then_to;	/* adopting, moved on meanwhile: hand
+					   it over there once installed */
 	size_t		 len;
 	char		 cid[];
 };
@@ -387,6 +389,20 @@ owner_adopt(struct owner *o, const char *cid, size_t len, uint64_t prev)
 		owner_ask_replica(o, c);
 }
 
+/* Our adopt claim of cid that waits for its hand-over, or NULL. */
+static struct claim *
+owner_adopting(struct owner *o, const char *cid, size_t len)
+{
+	struct claim	*c;
+
+	for (c = o->claims; c != NULL; c = c->next)
+		if (c->adopt && c->node == o->cd->node_id &&
+		    c->state == CLAIM_WAIT_XFER && c->len == len &&
+		    memcmp(c->cid, cid, len) == 0)
+			return (c);
+	return (NULL);
+}
+
 /* Applied: cid is node's now, was prev's. */
 static void
 owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
@@ -396,8 +412,14 @@ owner_applied(struct owner *o, const char *cid, size_t len, uint64_t node,
 	struct claim		*c, *next;
 	struct link_peer	*lp;
 
-	if (prev == cd->node_id && node != cd->node_id)
-		owner_takeover(o, cid, len, node);
+	if (prev == cd->node_id && node != cd->node_id) {
+		/* Still being installed here (adopted): hand it on after
+		 * the last chunk, on the same socket, so nothing is lost. */
+		if ((c = owner_adopting(o, cid, len)) != NULL)
+			c->then_to = node;
+		else
+			owner_takeover(o, cid, len, node);
+	}
 	for (c = o->claims; c != NULL; c = next) {
 		next = c->next;
 		if (c->len != len || memcmp(c->cid, cid, len) != 0 ||
@@ -546,6 +568,13 @@ owner_on_claims(struct owner *o, const struct ipc_claims *v)
 			continue;
 		}
 		if (own_get(o, cid, len) == cd->node_id) {
+			if ((c = owner_adopting(o, cid, len)) != NULL &&
+			    c->ipc_id == 0 && c->then_to == 0) {
+				/* Moved here, not installed yet: the client
+				 * waits for its session. */
+				c->ipc_id = v->ents[i].id;
+				continue;
+			}
 			owner_reply(o, v->ents[i].id, IPC_CLAIM_OK,
 			    cd->node_id);
 			continue;
@@ -684,6 +713,8 @@ owner_xfer_in(struct owner *o, uint64_t from, const uint8_t *p, size_t len)
 	route_to_mqttd(cd, IPC_SESSION_XFER, &b);
 	if (x.flags & IPC_XFER_F_LAST) {
 		c->xfer_done = true;
+		if (c->then_to != 0)
+			owner_takeover(o, c->cid, c->len, c->then_to);
 		if (c->state == CLAIM_WAIT_XFER)
 			claim_done(o, c, IPC_CLAIM_OK);
 	}
@@ -1019,6 +1050,9 @@ owner_tick(struct clusterd *cd)
 				    "%016" PRIx64 " in %d ms: going on "
 				    "without it", (int)c->len, c->cid,
 				    c->xfer_from, OWNER_XFER_MS);
+				if (c->then_to != 0)
+					owner_takeover(o, c->cid, c->len,
+					    c->then_to);
 				claim_done(o, c, IPC_CLAIM_OK);
 			}
 			break;
