@@ -75,6 +75,12 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 	case IPC_HELLO:
 		if (ipc_recv_hello(m, &h) == -1)
 			goto bad;
+		/* The answer first: a new clusterlink drops deliveries that
+		 * come before it (they are for the mqttd it replaces), and
+		 * route_on_hello() may send the waiting ones at once. */
+		dispatch_hello(cd, &mine);
+		if (ipc_send_hello(cd->router, &m->from, &mine) == 0)
+			cd->counters.ipc_out++;
 		if (strcmp(h.daemon, "mqttd") == 0) {
 			cd->mqttd.peer = m->from;
 			cd->mqttd.has_peer = true;
@@ -84,9 +90,6 @@ dispatch_one(struct clusterd *cd, const struct ipc_msg *m)
 			route_on_hello(cd, &m->from, &h);
 			dispatch_seen(cd, &cd->mqttd, 0, 0);
 		}
-		dispatch_hello(cd, &mine);
-		if (ipc_send_hello(cd->router, &m->from, &mine) == 0)
-			cd->counters.ipc_out++;
 		break;
 	case IPC_HEARTBEAT:
 		if (ipc_recv_heartbeat(m, &hb) == -1)
