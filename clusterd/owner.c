@@ -41,7 +41,9 @@
 #define OWNER_XFER_MS		3000	/* wait for the old owner's hand-over */
 #define OWNER_CLAIM_MS		10000	/* give up on a claim */
 #define OWNER_BATCH_MAX		4096	/* client ids per log entry */
-#define OWNER_FAILOVER_MS	3000	/* owner silent this long: move */
+#define OWNER_FAILOVER_MS	5000	/* owner silent this long: move (as
+					   FWD_DEAD_MS; a clusterd restart
+					   takes 1-2 s: G4) */
 #define OWNER_SCAN_MS		1000	/* leader: look for such sessions */
 
 /* One entry of the map. */

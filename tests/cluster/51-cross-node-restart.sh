@@ -7,6 +7,12 @@
 # dir, rejoins from its stored membership, and announces its routes again:
 # the clean subscriber's route is gone from a, the persistent session's is
 # back, and what a publishes reaches it.  Tern only.
+#
+# With replication_factor 1: with 2 (the default) c's persistent session
+# moves to its replica 3 s after c stops, as it should, and takes its
+# route with it (52-replicated-queues.sh and 55-replica-resync.sh test
+# that); this test is about the routes of a node that is only down.
+TERN_TEST_RF=1
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_cluster.sh"
 
