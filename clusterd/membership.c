@@ -68,7 +68,7 @@ enum mb_job_kind { MB_JOB_JOIN, MB_JOB_LEAVE, MB_JOB_PROMOTE };
 enum mb_leave_step { MB_LEAVE_MARK, MB_LEAVE_WAIT, MB_LEAVE_REMOVE,
     MB_LEAVE_RAFT, MB_LEAVE_DONE };
 #define MB_LEAVE_GRACE_MS	120000	/* after -t: remove it anyway */
-#define MB_LEAVE_SETTLE_MS	2000	/* owning nothing: hand-overs end */
+#define MB_LEAVE_SETTLE_MS	5000	/* owning nothing: hand-overs end */
 
 /* One membership change, run by the leader. */
 struct mb_job {
@@ -1672,7 +1672,7 @@ mb_poll_cb(uv_timer_t *t)
 	uint64_t		 now = uv_now(cd->loop);
 	raft_id			 leader = 0;
 	const char		*addr = NULL;
-	struct mb_node		*n;
+	struct mb_node		*n, *self;
 	int			 state;
 
 	if (mb->running && !mb->closing) {
@@ -1727,7 +1727,14 @@ mb_poll_cb(uv_timer_t *t)
 			log_warnx("membership: the leader no longer counts "
 			    "this node as a member: leaving the cluster");
 			mb->outcast_since = 0;
-			mb_raft_close(mb, MB_AFTER_ALONE);
+			/* The usual end of `cluster leave`: the leader stops
+			 * replicating to a node it removed, so the removal
+			 * entry itself seldom arrives here. */
+			if ((self = mb_node_by_id(mb, cd->node_id)) != NULL &&
+			    self->leaving)
+				mb->left_for_good = true;
+			mb_raft_close(mb, mb->left_for_good ? MB_AFTER_EXIT :
+			    MB_AFTER_ALONE);
 		}
 	}
 	mb_op_step(mb, now);

@@ -615,6 +615,7 @@ cluster_takeover_cb(void *arg, const struct ipc_takeover *t)
 	/* Its will went with the connection; the rest lives on there. */
 	msg_unref(s->will);
 	s->will = NULL;
+	durable_session_handed_over(s);
 	session_end(s);
 }
 

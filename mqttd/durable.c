@@ -44,6 +44,9 @@
 #define DUR_F_STORED		0x01	/* the session is in the store */
 #define DUR_F_WILL		0x02	/* so is its will */
 #define DUR_F_REPUT		0x04	/* LOAD: write expire_at again */
+#define DUR_F_HANDED		0x08	/* handed to another node: its
+					   replica copies stay a while */
+#define DUR_HANDED_KEEP_S	120	/* ... this long (seconds) */
 
 /*
  * One inbound packet's acknowledgement waiting for store writes (and
@@ -608,6 +611,29 @@ durable_session_detached(struct session *s)
 		durable_will_done(s);
 }
 
+/*
+ * s goes to another node (takeover, leave).  Its replica copies are what
+ * the new owner falls back on if this node dies or leaves before the
+ * hand-over arrives: they are not deleted with s but expire
+ * DUR_HANDED_KEEP_S later (the new owner keeps copies of its own).
+ */
+void
+durable_session_handed_over(struct session *s)
+{
+	int64_t	keep;
+
+	if (dur.sl == NULL || !(s->dflags & DUR_F_STORED) ||
+	    !is_durable_session(s))
+		return;
+	s->dflags |= DUR_F_HANDED;
+	if (!is_replica_on())
+		return;
+	keep = broker_now_ms() + DUR_HANDED_KEEP_S * 1000;
+	if (s->expire_at == 0 || s->conn != NULL || s->expire_at > keep)
+		s->expire_at = keep;
+	dur_session_put_to(s, false, false);
+}
+
 void
 durable_session_end(struct session *s)
 {
@@ -615,7 +641,7 @@ durable_session_end(struct session *s)
 		return;
 	storelink_session_del(dur.sl, s->client_id, s->id_len, dur_req_cb,
 	    NULL);
-	if (is_replica_on())
+	if (is_replica_on() && !(s->dflags & DUR_F_HANDED))
 		replica_session_del(s->client_id, s->id_len);
 	if (dur_q2_name(s, &dur.q2cid))
 		storelink_session_del(dur.sl, (const char *)dur.q2cid.data,

@@ -693,6 +693,9 @@ struct storelink *durable_link(void);
 /* Sends every persistent session afresh to its replica nodes (issue 8:
  * clusterd asks after a replica missed copies or the members changed). */
 void	durable_resync_replicas(void);
+/* s is handed to another node (call before session_end()): its replica
+ * copies are kept for a while, as the new owner's fallback. */
+void	durable_session_handed_over(struct session *s);
 /* Runs the loop until the state is loaded, at most ms (start-up). */
 void	durable_wait_loaded(int ms);
 /* Runs the loop until storaged answered everything, at most ms (exit). */

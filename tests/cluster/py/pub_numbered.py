@@ -41,7 +41,7 @@ def main():
         if a.rate:
             due = t0 + (i - a.start) / a.rate
             while time.monotonic() < due:
-                time.sleep(min(0.01, due - time.monotonic()))
+                time.sleep(max(0.0, min(0.01, due - time.monotonic())))
         infos.append(c.publish(a.topic, '%s:%d' % (a.id, i), a.qos,
                                a.retain))
     for info in infos:
