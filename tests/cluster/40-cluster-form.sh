@@ -73,12 +73,23 @@ done
 [ "$worst" -lt 2000 ] || fail "failover took $worst ms (limit 2000)"
 log "worst failover: $worst ms"
 
-# c leaves: a and b go on as two, c runs alone (a new cluster of one).
+# c leaves: a and b go on as two; c, owning nothing, stops by itself
+# (ternctl run exits 0, issue 8); started again on its data dir it runs
+# alone, a new cluster of one.
 "$TERNCTL" -c "$CONF_a" cluster leave node=c@127.0.0.1 ||
     fail "leave of c"
 wait_for 10 cluster_check a 2
 wait_for 10 cluster_check b 2
 cluster_json a | grep -q '"c@127.0.0.1"' && fail "a still lists c"
+c_stopped() { ! kill -0 "$PID_c" 2>/dev/null; }
+wait_for 30 c_stopped
+wait "$PID_c"
+rc=$?
+forget_pid "$PID_c"
+[ "$rc" = 0 ] || fail "c's ternctl run exited with $rc after the leave"
+spawn c "$TERNCTL" run -c "$CONF_c"
+PID_c=$SPAWN_PID
+wait_for 20 mqtt_ready "$PORT_c"
 wait_for 15 cluster_check c 1
 [ "$(cluster_id c)" != "$id" ] || fail "c kept the old cluster id"
 "$TERNCTL" -c "$CONF_a" cluster leave node=nosuch@127.0.0.1 &&
