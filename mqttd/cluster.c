@@ -602,8 +602,16 @@ cluster_takeover_cb(void *arg, const struct ipc_takeover *t)
 		log_info("client %s (%s): taken over by another node",
 		    s->client_id, s->conn->peer);
 		broker->stats.takeovers++;
-		conn_send_disconnect(s->conn, MQTT_RC_SESSION_TAKEN_OVER,
-		    "session taken over by another node");
+		/* Moved because this node leaves (after -t): 5.0's "use
+		 * another server" says so better than a takeover. */
+		if (clusterlink_state(cl) & IPC_CS_LEAVING)
+			conn_send_disconnect(s->conn,
+			    MQTT_RC_USE_ANOTHER_SERVER,
+			    "this node leaves the cluster");
+		else
+			conn_send_disconnect(s->conn,
+			    MQTT_RC_SESSION_TAKEN_OVER,
+			    "session taken over by another node");
 		conn_close(s->conn, false, true);
 	}
 	/* A clean session ended with its connection. */
